@@ -1,0 +1,1 @@
+"""Pure ETA, traffic, forecast and staffing computation: no HTTP, no database."""
