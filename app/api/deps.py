@@ -1,0 +1,97 @@
+"""FastAPI dependencies as Annotated aliases: database session, settings and the caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.security import APIKeyHeader, HTTPBearer
+from sqlmodel import Session
+
+from app.auth import Principal, authenticate
+from app.db import get_session
+from app.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+from app.services import deliveries as deliveries_service
+from app.services import sites as sites_service
+from app.services import suppliers as suppliers_service
+from app.services import vehicles as vehicles_service
+from app.settings import Settings, get_settings
+from models import Delivery, Site, Supplier, Vehicle
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+# Declared for the OpenAPI security schemes; the actual parsing happens in authenticate().
+_api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey")
+_bearer_scheme = HTTPBearer(auto_error=False, scheme_name="Bearer")
+
+
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    x_api_key: Annotated[str | None, Depends(_api_key_scheme)] = None,
+    _bearer: Annotated[object | None, Depends(_bearer_scheme)] = None,
+    x_csrf_token: Annotated[str | None, Header(alias=CSRF_HEADER, include_in_schema=False)] = None,
+) -> Principal:
+    return authenticate(
+        session,
+        method=request.method,
+        api_key_header=x_api_key,
+        authorization=request.headers.get("authorization"),
+        session_cookie=request.cookies.get(SESSION_COOKIE),
+        csrf_cookie=request.cookies.get(CSRF_COOKIE),
+        csrf_header=x_csrf_token,
+        secret_key=settings.secret_key,
+        max_age_s=settings.session_max_age_s,
+    )
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_admin(principal: CurrentPrincipal) -> Principal:
+    principal.require_admin()
+    return principal
+
+
+AdminPrincipal = Annotated[Principal, Depends(require_admin)]
+
+
+class Pagination:
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 50,
+        offset: Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")] = 0,
+    ) -> None:
+        self.limit = limit
+        self.offset = offset
+
+
+PaginationDep = Annotated[Pagination, Depends()]
+
+
+def valid_site_id(site_id: int, session: SessionDep, principal: CurrentPrincipal) -> Site:
+    return sites_service.get(session, principal=principal, site_id=site_id)
+
+
+def valid_supplier_id(
+    supplier_id: int, session: SessionDep, principal: CurrentPrincipal
+) -> Supplier:
+    return suppliers_service.get(session, principal=principal, supplier_id=supplier_id)
+
+
+def valid_vehicle_id(vehicle_id: int, session: SessionDep, principal: CurrentPrincipal) -> Vehicle:
+    return vehicles_service.get(session, principal=principal, vehicle_id=vehicle_id)
+
+
+def valid_delivery_id(
+    delivery_id: int, session: SessionDep, principal: CurrentPrincipal
+) -> Delivery:
+    return deliveries_service.get(session, principal=principal, delivery_id=delivery_id)
+
+
+SiteDep = Annotated[Site, Depends(valid_site_id)]
+SupplierDep = Annotated[Supplier, Depends(valid_supplier_id)]
+VehicleDep = Annotated[Vehicle, Depends(valid_vehicle_id)]
+DeliveryDep = Annotated[Delivery, Depends(valid_delivery_id)]

@@ -1,0 +1,47 @@
+"""Supplier API keys: the raw key is returned once, on creation; revocation is immediate."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.api.deps import CurrentPrincipal, PaginationDep, SessionDep
+from app.errors import ERROR_RESPONSES
+from app.services import api_keys as api_keys_service
+from models import Page
+from models.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
+
+router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"], responses=ERROR_RESPONSES)
+
+
+@router.get("", response_model=Page[ApiKeyPublic])
+def list_api_keys(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PaginationDep,
+    supplier_id: int | None = None,
+) -> Page[ApiKeyPublic]:
+    """List keys by prefix (admins: all; supplier users: their supplier's)."""
+    items, total = api_keys_service.list_visible(
+        session, principal=principal, supplier_id=supplier_id, limit=page.limit, offset=page.offset
+    )
+    return Page(
+        items=[ApiKeyPublic.model_validate(k) for k in items],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.post("", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED)
+def create_api_key(
+    data: ApiKeyCreate, session: SessionDep, principal: CurrentPrincipal
+) -> ApiKeyCreated:
+    """Create a key; the response holds the raw key, which is never shown again."""
+    return api_keys_service.create(session, principal=principal, data=data)
+
+
+@router.post("/{key_id}/revoke", response_model=ApiKeyPublic)
+def revoke_api_key(key_id: int, session: SessionDep, principal: CurrentPrincipal) -> ApiKeyPublic:
+    """Revoke a key; requests with it fail from now on."""
+    key = api_keys_service.get(session, principal=principal, key_id=key_id)
+    return ApiKeyPublic.model_validate(api_keys_service.revoke(session, key=key))

@@ -1,0 +1,103 @@
+"""The `inbound` command: serve, migrate, create-admin, demo."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlmodel import Session
+
+from app.settings import get_settings
+
+cli = typer.Typer(help="Inbound: supplier truck ETAs and supply visibility.", no_args_is_help=True)
+console = Console()
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema to the newest migration."""
+    from app.migrations import upgrade
+
+    settings = get_settings()
+    upgrade(url=settings.database_url)
+    console.print("[green]database is at the newest migration[/green]")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+) -> None:
+    """Run the API (and dashboard) with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    if migrate_first:
+        from app.migrations import upgrade
+
+        upgrade(url=settings.database_url)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
+@cli.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(prompt=True, help="the admin's email")],
+    full_name: Annotated[str, typer.Option(help="display name")] = "Administrator",
+    password: Annotated[
+        str | None, typer.Option(help="read from INBOUND_ADMIN_PASSWORD or prompted if omitted")
+    ] = None,
+) -> None:
+    """Create the first admin user (or any further one)."""
+    from app.db import get_engine
+    from app.errors import DomainError
+    from app.services import users as users_service
+    from models import Role
+    from models.user import UserCreate
+
+    password = password or os.environ.get("INBOUND_ADMIN_PASSWORD")
+    if not password:
+        password = getpass.getpass("Password (10+ characters): ")
+    try:
+        data = UserCreate(email=email, full_name=full_name, role=Role.admin, password=password)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    with Session(get_engine()) as session:
+        try:
+            user = users_service.create(session, data=data)
+        except DomainError as exc:
+            console.print(f"[red]{exc.message}[/red]")
+            raise typer.Exit(1) from exc
+    console.print(f"[green]admin {user.email} created (id {user.id})[/green]")
+
+
+@cli.command()
+def demo(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Migrate a local SQLite database, seed a demo and serve the dashboard."""
+    from app.demo import run_demo
+
+    run_demo(host=host, port=port)
+
+
+def main() -> None:
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)

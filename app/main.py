@@ -1,0 +1,51 @@
+"""Builds the FastAPI application; nothing heavy happens at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from app.api.routes import api_keys, auth, deliveries, health, sites, suppliers, users, vehicles
+from app.db import get_engine
+from app.errors import install_error_handlers
+from app.middleware import BodySizeLimit, Metrics
+from app.settings import Settings, get_settings
+
+DESCRIPTION = """
+Inbound shows every supplier truck heading to a warehouse, distribution centre or darkstore:
+where it is, when it will arrive and whether it will make its unloading slot.
+
+Authenticate with a supplier API key (`X-API-Key` or `Authorization: Bearer inb_…`), with a
+bearer token from `POST /api/v1/auth/token`, or with the dashboard's session cookie.
+Errors always look like `{"error": {"code": "...", "message": "...", "details": ...}}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        get_engine(settings)
+        yield
+
+    app = FastAPI(
+        title="Inbound",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (health, auth, sites, suppliers, vehicles, deliveries, users, api_keys):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Metrics)
+    return app

@@ -1,0 +1,41 @@
+"""Helpers every service shares: pagination, partial updates and integrity errors."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from app.errors import Conflict
+
+T = TypeVar("T", bound=SQLModel)
+
+
+def paginate(
+    session: Session, stmt: SelectOfScalar[T], *, limit: int, offset: int, order_by: Any
+) -> tuple[list[T], int]:
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    items = session.exec(stmt.order_by(order_by).limit(limit).offset(offset)).all()
+    return list(items), int(total)
+
+
+def apply_update(obj: SQLModel, changes: SQLModel, *, skip: frozenset[str] = frozenset()) -> None:
+    data = changes.model_dump(exclude_unset=True)
+    for field, value in data.items():
+        if field in skip:
+            continue
+        if isinstance(value, list):
+            value = [v.model_dump() if hasattr(v, "model_dump") else v for v in value]
+        setattr(obj, field, value)
+
+
+def commit_or_conflict(session: Session, *, code: str, message: str) -> None:
+    """Commit; a unique-constraint violation becomes a 409 with nothing stored."""
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(message, code=code) from exc

@@ -1,0 +1,79 @@
+"""Sites and their docks: queries scoped to what the caller may see."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from app.auth import Principal
+from app.errors import NotFound
+from app.services.common import apply_update, commit_or_conflict, paginate
+from models import Dock, Site, SiteKind
+from models.dock import DockCreate
+from models.site import SiteCreate, SiteUpdate
+
+
+def get(session: Session, *, principal: Principal, site_id: int) -> Site:
+    site = session.get(Site, site_id)
+    if site is None or not principal.sees_site(site_id):
+        raise NotFound(f"site {site_id} not found", code="site_not_found")
+    return site
+
+
+def list_visible(
+    session: Session,
+    *,
+    principal: Principal,
+    kind: SiteKind | None,
+    q: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Site], int]:
+    stmt = select(Site)
+    if not principal.is_supplier and principal.site_ids is not None:
+        stmt = stmt.where(col(Site.id).in_(principal.site_ids or {-1}))
+    if kind is not None:
+        stmt = stmt.where(Site.kind == kind)
+    if q:
+        pattern = f"%{q.lower()}%"
+        stmt = stmt.where(col(Site.code).ilike(pattern) | col(Site.name).ilike(pattern))
+    return paginate(session, stmt, limit=limit, offset=offset, order_by=Site.id)
+
+
+def create(session: Session, *, data: SiteCreate) -> Site:
+    payload = data.model_dump()
+    site = Site(**payload)
+    session.add(site)
+    session.flush()
+    # A site is born with its docks so that dock events work from the first day.
+    for number in range(1, data.dock_count + 1):
+        session.add(Dock(site_id=site.id, name=f"D{number}"))
+    commit_or_conflict(session, code="site_code_taken", message=f"site code {data.code!r} exists")
+    session.refresh(site)
+    return site
+
+
+def update(session: Session, *, site: Site, data: SiteUpdate) -> Site:
+    apply_update(site, data)
+    session.add(site)
+    session.commit()
+    session.refresh(site)
+    return site
+
+
+def delete(session: Session, *, site: Site) -> None:
+    session.delete(site)
+    commit_or_conflict(
+        session, code="site_in_use", message="the site has deliveries; it cannot be deleted"
+    )
+
+
+def list_docks(session: Session, *, site: Site) -> list[Dock]:
+    return list(session.exec(select(Dock).where(Dock.site_id == site.id).order_by(Dock.id)).all())
+
+
+def create_dock(session: Session, *, site: Site, data: DockCreate) -> Dock:
+    dock = Dock(site_id=site.id, **data.model_dump())
+    session.add(dock)
+    commit_or_conflict(session, code="dock_name_taken", message=f"dock {data.name!r} exists")
+    session.refresh(dock)
+    return dock
