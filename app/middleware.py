@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import orjson
+from fastapi import HTTPException
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,8 +21,10 @@ LATENCY = Histogram(
 )
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    # An HTTPException so that FastAPI's body parsing re-raises it instead of answering 400.
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413, detail=f"request body exceeds {limit} bytes")
 
 
 async def _send_413(send: Send, limit: int) -> None:
@@ -70,7 +73,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -10,6 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from alembic import command
+
+from models.base import UTCDateTime
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,3 +45,17 @@ def head_revision() -> str | None:
 def current_and_head(connection: Connection) -> tuple[str | None, str | None]:
     current = MigrationContext.configure(connection).get_current_revision()
     return current, head_revision()
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Leave PostgreSQL partitions of the position table (made by the retention job) alone."""
+    if type_ == "table" and name is not None and name.startswith("position_p"):
+        return False
+    return True
+
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Render the UTC timestamp type as a plain timezone-aware DateTime in migrations."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False

@@ -54,7 +54,7 @@ DEFAULT_SHIFTS: list[dict[str, Any]] = [
 
 
 class SiteBase(SQLModel):
-    code: str = Field(min_length=1, max_length=32, regex=r"^[A-Za-z0-9_.-]+$")
+    code: str = Field(min_length=1, max_length=32, schema_extra={"pattern": r"^[A-Za-z0-9_.-]+$"})
     name: str = Field(min_length=1, max_length=200)
     kind: SiteKind = Field(
         sa_column=Column(

@@ -10,7 +10,7 @@ from models.base import UTCDateTime, utcnow
 
 
 class SupplierBase(SQLModel):
-    code: str = Field(min_length=1, max_length=32, regex=r"^[A-Za-z0-9_.-]+$")
+    code: str = Field(min_length=1, max_length=32, schema_extra={"pattern": r"^[A-Za-z0-9_.-]+$"})
     name: str = Field(min_length=1, max_length=200)
     contact_email: str | None = Field(default=None, max_length=254)
     is_active: bool = True

@@ -12,7 +12,7 @@ from models.base import UTCDateTime, utcnow
 
 class VehicleBase(SQLModel):
     plate: str = Field(min_length=1, max_length=32)
-    device_id: str = Field(min_length=1, max_length=64, regex=r"^[A-Za-z0-9_.:-]+$")
+    device_id: str = Field(min_length=1, max_length=64, schema_extra={"pattern": r"^[A-Za-z0-9_.:-]+$"})
     description: str = Field(default="", max_length=200)
     is_active: bool = True
 

@@ -32,10 +32,15 @@ def apply_update(obj: SQLModel, changes: SQLModel, *, skip: frozenset[str] = fro
         setattr(obj, field, value)
 
 
-def commit_or_conflict(session: Session, *, code: str, message: str) -> None:
-    """Commit; a unique-constraint violation becomes a 409 with nothing stored."""
+def commit_or_conflict(
+    session: Session, *, code: str, message: str, flush_only: bool = False
+) -> None:
+    """Commit (or flush); a constraint violation becomes a 409 with nothing stored."""
     try:
-        session.commit()
+        if flush_only:
+            session.flush()
+        else:
+            session.commit()
     except IntegrityError as exc:
         session.rollback()
         raise Conflict(message, code=code) from exc

@@ -43,11 +43,12 @@ def create(session: Session, *, data: SiteCreate) -> Site:
     payload = data.model_dump()
     site = Site(**payload)
     session.add(site)
-    session.flush()
+    message = f"site code {data.code!r} exists"
+    commit_or_conflict(session, code="site_code_taken", message=message, flush_only=True)
     # A site is born with its docks so that dock events work from the first day.
     for number in range(1, data.dock_count + 1):
         session.add(Dock(site_id=site.id, name=f"D{number}"))
-    commit_or_conflict(session, code="site_code_taken", message=f"site code {data.code!r} exists")
+    commit_or_conflict(session, code="site_code_taken", message=message)
     session.refresh(site)
     return site
 

@@ -66,10 +66,11 @@ def create(session: Session, *, data: UserCreate) -> User:
         password_hash=hash_password(data.password),
     )
     session.add(user)
-    session.flush()
+    message = f"a user with {data.email} exists"
+    commit_or_conflict(session, code="email_taken", message=message, flush_only=True)
     for site_id in sorted(set(data.site_ids)):
         session.add(UserSite(user_id=user.id, site_id=site_id))
-    commit_or_conflict(session, code="email_taken", message=f"a user with {data.email} exists")
+    commit_or_conflict(session, code="email_taken", message=message)
     session.refresh(user)
     return user
 
