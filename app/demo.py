@@ -97,7 +97,8 @@ def run_demo(*, host: str, port: int) -> None:
     url = f"http://{host}:{port}"
     console.print(f"Dashboard and API: [bold cyan]{url}[/bold cyan]  (API docs: {url}/docs)")
     console.print(
-        f"Logins (password [bold]{DEMO_PASSWORD}[/bold]): admin@, logistician@, planner@, supplier@demo.inbound"
+        f"Logins (password [bold]{DEMO_PASSWORD}[/bold]): "
+        "admin@, logistician@, planner@, supplier@demo.inbound"
     )
     for code, key in keys.items():
         console.print(f"API key for supplier {code}: {key}")

@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -104,6 +106,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(422, "validation_error", "the request is invalid", _field_errors(exc))
 
+    @app.exception_handler(DataError)
+    async def _data(_request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value that validation let through (e.g. a NUL inside JSON text).
+        return error_response(422, "invalid_input", "a value was refused by the database")
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "error")
@@ -111,9 +118,21 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, machine-readable error code")
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid credentials"},
-    403: {"description": "Authenticated but not allowed"},
-    404: {"description": "Not found (or not yours)"},
-    422: {"description": "Validation error"},
+    401: {"model": ErrorBody, "description": "Missing or invalid credentials"},
+    403: {"model": ErrorBody, "description": "Authenticated but not allowed"},
+    404: {"model": ErrorBody, "description": "Not found (or not yours)"},
+    409: {"model": ErrorBody, "description": "Conflicts with stored data"},
+    413: {"model": ErrorBody, "description": "Request body too large"},
+    422: {"model": ErrorBody, "description": "Validation error, one entry per bad field"},
 }

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from app.api.routes import api_keys, auth, deliveries, health, sites, suppliers, users, vehicles
 from app.db import get_engine
 from app.errors import install_error_handlers
-from app.middleware import BodySizeLimit, Metrics
+from app.middleware import BodySizeLimit, Metrics, RejectNul
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -47,5 +47,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return RedirectResponse("/docs")
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RejectNul)
     app.add_middleware(Metrics)
     return app

@@ -115,3 +115,28 @@ class Metrics:
             method = scope.get("method", "GET")
             REQUESTS.labels(method, template, str(status["code"])).inc()
             LATENCY.labels(method, template).observe(time.perf_counter() - start)
+
+
+class RejectNul:
+    """Refuse NUL characters in the URL: PostgreSQL text cannot hold them, so no id or filter can."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = scope.get("query_string", b"") + scope.get("raw_path", b"")
+            if b"%00" in raw or b"\x00" in raw or "\x00" in scope.get("path", ""):
+                body = orjson.dumps(
+                    error_body("invalid_character", "NUL characters are not accepted")
+                )
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 422,
+                        "headers": [(b"content-type", b"application/json")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)

@@ -11,7 +11,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from alembic import command
-
 from models.base import UTCDateTime
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +46,9 @@ def current_and_head(connection: Connection) -> tuple[str | None, str | None]:
     return current, head_revision()
 
 
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
     """Leave PostgreSQL partitions of the position table (made by the retention job) alone."""
     if type_ == "table" and name is not None and name.startswith("position_p"):
         return False

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from models.base import UTCDateTime, utcnow
+from models.base import MAX_ID, UTCDateTime, utcnow
 
 
 class ApiKeyBase(SQLModel):
@@ -28,7 +28,10 @@ class ApiKey(ApiKeyBase, table=True):
 
 class ApiKeyCreate(ApiKeyBase):
     supplier_id: int | None = Field(
-        default=None, description="required for admins; suppliers create keys for themselves"
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="required for admins; suppliers create keys for themselves",
     )
 
 

@@ -19,6 +19,10 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+# PostgreSQL INTEGER: ids outside this range can never exist, so they are refused as input.
+MAX_ID = 2_147_483_647
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

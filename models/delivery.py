@@ -9,7 +9,7 @@ from pydantic import model_validator
 from sqlalchemy import Column, Enum, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import UTCDateTime, utcnow
+from models.base import MAX_ID, UTCDateTime, utcnow
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -31,8 +31,10 @@ ACTIVE_STATUSES = (
 
 
 class DeliveryBase(SQLModel):
-    site_id: int = Field(foreign_key="site.id", index=True)
-    vehicle_id: int | None = Field(default=None, foreign_key="vehicle.id", index=True)
+    site_id: int = Field(foreign_key="site.id", index=True, ge=1, le=MAX_ID)
+    vehicle_id: int | None = Field(
+        default=None, foreign_key="vehicle.id", index=True, ge=1, le=MAX_ID
+    )
     external_ref: str = Field(min_length=1, max_length=64)
     slot_start_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     slot_end_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
@@ -67,7 +69,10 @@ class Delivery(DeliveryBase, table=True):
 
 class DeliveryCreate(DeliveryBase):
     supplier_id: int | None = Field(
-        default=None, description="required for admins; a supplier key books its own"
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="required for admins; a supplier key books its own",
     )
 
     @model_validator(mode="after")
@@ -80,7 +85,7 @@ class DeliveryCreate(DeliveryBase):
 
 
 class DeliveryUpdate(SQLModel):
-    vehicle_id: int | None = None
+    vehicle_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     slot_start_at: datetime | None = None
     slot_end_at: datetime | None = None
     pallets: int | None = Field(default=None, ge=0, le=200)

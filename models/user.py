@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import EmailStr
+from pydantic import Field as PydField
 from sqlalchemy import Column, Enum
 from sqlmodel import Field, SQLModel
 
-from models.base import UTCDateTime, utcnow
+from models.base import MAX_ID, UTCDateTime, utcnow
 
 
 class Role(enum.StrEnum):
@@ -50,15 +52,19 @@ class UserCreate(SQLModel):
     full_name: str = Field(default="", max_length=200)
     role: Role
     password: str = Field(min_length=10, max_length=128)
-    supplier_id: int | None = None
-    site_ids: list[int] = Field(default_factory=list)
+    supplier_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    site_ids: list[Annotated[int, PydField(ge=1, le=MAX_ID)]] = Field(
+        default_factory=list, max_length=1000
+    )
 
 
 class UserUpdate(SQLModel):
     full_name: str | None = Field(default=None, max_length=200)
     password: str | None = Field(default=None, min_length=10, max_length=128)
     is_active: bool | None = None
-    site_ids: list[int] | None = None
+    site_ids: list[Annotated[int, PydField(ge=1, le=MAX_ID)]] | None = Field(
+        default=None, max_length=1000
+    )
 
 
 class UserPublic(SQLModel):

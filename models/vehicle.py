@@ -7,12 +7,14 @@ from datetime import datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import UTCDateTime, utcnow
+from models.base import MAX_ID, UTCDateTime, utcnow
 
 
 class VehicleBase(SQLModel):
     plate: str = Field(min_length=1, max_length=32)
-    device_id: str = Field(min_length=1, max_length=64, schema_extra={"pattern": r"^[A-Za-z0-9_.:-]+$"})
+    device_id: str = Field(
+        min_length=1, max_length=64, schema_extra={"pattern": r"^[A-Za-z0-9_.:-]+$"}
+    )
     description: str = Field(default="", max_length=200)
     is_active: bool = True
 
@@ -36,7 +38,10 @@ class Vehicle(VehicleBase, table=True):
 
 class VehicleCreate(VehicleBase):
     supplier_id: int | None = Field(
-        default=None, description="required for admins; a supplier key creates its own"
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="required for admins; a supplier key creates its own",
     )
 
 

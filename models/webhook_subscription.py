@@ -8,7 +8,7 @@ from pydantic import AnyHttpUrl, model_validator
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from models.base import UTCDateTime, utcnow
+from models.base import MAX_ID, UTCDateTime, utcnow
 
 WEBHOOK_EVENTS = ("eta.changed", "delivery.status_changed", "alert.opened", "alert.resolved")
 
@@ -34,8 +34,8 @@ class WebhookSubscription(WebhookSubscriptionBase, table=True):
 class WebhookSubscriptionCreate(SQLModel):
     url: AnyHttpUrl
     events: list[str] = Field(default_factory=lambda: list(WEBHOOK_EVENTS), min_length=1)
-    supplier_id: int | None = None
-    site_id: int | None = None
+    supplier_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    site_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
     @model_validator(mode="after")
     def _known_events(self) -> WebhookSubscriptionCreate:

@@ -70,7 +70,9 @@ def engine(database_url: str) -> Iterator[Engine]:
 def session(engine: Engine) -> Iterator[Session]:
     connection = engine.connect()
     outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     try:
         yield session
     finally:
@@ -88,7 +90,16 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture()
 def app(session: Session, settings: Settings) -> FastAPI:
     application = create_app(settings)
-    application.dependency_overrides[get_session] = lambda: session
+
+    def _session() -> Iterator[Session]:
+        # As in production, a failed request leaves nothing half-done behind it.
+        try:
+            yield session
+        except Exception:
+            session.rollback()
+            raise
+
+    application.dependency_overrides[get_session] = _session
     application.dependency_overrides[get_settings] = lambda: settings
     return application
 

@@ -61,7 +61,9 @@ def make_vehicle(
 ) -> Vehicle:
     n = _n()
     assert supplier.id is not None
-    vehicle = Vehicle(supplier_id=supplier.id, plate=plate or f"P{n}", device_id=device_id or f"dev-{n}")
+    vehicle = Vehicle(
+        supplier_id=supplier.id, plate=plate or f"P{n}", device_id=device_id or f"dev-{n}"
+    )
     session.add(vehicle)
     session.commit()
     session.refresh(vehicle)

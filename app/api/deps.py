@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import APIKeyHeader, HTTPBearer
 from sqlmodel import Session
 
@@ -17,6 +17,7 @@ from app.services import suppliers as suppliers_service
 from app.services import vehicles as vehicles_service
 from app.settings import Settings, get_settings
 from models import Delivery, Site, Supplier, Vehicle
+from models.base import MAX_ID
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -58,6 +59,10 @@ def require_admin(principal: CurrentPrincipal) -> Principal:
 AdminPrincipal = Annotated[Principal, Depends(require_admin)]
 
 
+PathId = Annotated[int, Path(ge=1, le=MAX_ID, description="numeric id")]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
 class Pagination:
     def __init__(
         self,
@@ -71,7 +76,7 @@ class Pagination:
 PaginationDep = Annotated[Pagination, Depends()]
 
 
-def valid_site_id(site_id: int, session: SessionDep, principal: CurrentPrincipal) -> Site:
+def valid_site_id(site_id: PathId, session: SessionDep, principal: CurrentPrincipal) -> Site:
     return sites_service.get(session, principal=principal, site_id=site_id)
 
 
@@ -81,7 +86,9 @@ def valid_supplier_id(
     return suppliers_service.get(session, principal=principal, supplier_id=supplier_id)
 
 
-def valid_vehicle_id(vehicle_id: int, session: SessionDep, principal: CurrentPrincipal) -> Vehicle:
+def valid_vehicle_id(
+    vehicle_id: PathId, session: SessionDep, principal: CurrentPrincipal
+) -> Vehicle:
     return vehicles_service.get(session, principal=principal, vehicle_id=vehicle_id)
 
 

@@ -46,9 +46,13 @@ def test_revoked_key_stops_working(client: TestClient, world, session: Session) 
     assert response.json()["error"]["code"] == "api_key_revoked"
 
 
-def test_raw_key_is_never_listed_and_stored_hashed(client: TestClient, world, session: Session) -> None:
+def test_raw_key_is_never_listed_and_stored_hashed(
+    client: TestClient, world, session: Session
+) -> None:
     created = client.post(
-        "/api/v1/api-keys", json={"supplier_id": world.supplier_a.id}, headers=world.headers["admin"]
+        "/api/v1/api-keys",
+        json={"supplier_id": world.supplier_a.id},
+        headers=world.headers["admin"],
     ).json()
     listing = client.get("/api/v1/api-keys", headers=world.headers["admin"]).json()
     assert all("key" not in item for item in listing["items"])
@@ -85,7 +89,9 @@ def test_login_sets_httponly_cookie_and_csrf_guards_writes(client: TestClient, w
 
 def test_wrong_password_is_401_and_says_nothing_more(client: TestClient, world) -> None:
     wrong = client.post("/api/v1/auth/login", json={"email": "admin@example.com", "password": "x"})
-    missing = client.post("/api/v1/auth/login", json={"email": "ghost@example.com", "password": "x"})
+    missing = client.post(
+        "/api/v1/auth/login", json={"email": "ghost@example.com", "password": "x"}
+    )
     assert wrong.status_code == missing.status_code == 401
     assert wrong.json() == missing.json()
 
@@ -109,12 +115,16 @@ def test_tampered_token_is_refused(client: TestClient, world) -> None:
 
 def test_deactivated_user_token_stops_working(client: TestClient, world) -> None:
     viewer = world.users["supplier_viewer"]
-    assert client.get("/api/v1/users/me", headers=world.headers["supplier_viewer"]).status_code == 200
+    assert (
+        client.get("/api/v1/users/me", headers=world.headers["supplier_viewer"]).status_code == 200
+    )
     response = client.patch(
         f"/api/v1/users/{viewer.id}", json={"is_active": False}, headers=world.headers["admin"]
     )
     assert response.status_code == 200
-    assert client.get("/api/v1/users/me", headers=world.headers["supplier_viewer"]).status_code == 401
+    assert (
+        client.get("/api/v1/users/me", headers=world.headers["supplier_viewer"]).status_code == 401
+    )
 
 
 def test_wrong_role_is_403(client: TestClient, world) -> None:

@@ -39,7 +39,14 @@ def test_site_crud_and_docks(client: TestClient, world) -> None:
 
 
 def test_site_validation_lists_each_bad_field(client: TestClient, world) -> None:
-    body = {"code": "bad code!", "name": "", "kind": "castle", "lat": 91, "lon": 0, "timezone": "Mars/Base"}
+    body = {
+        "code": "bad code!",
+        "name": "",
+        "kind": "castle",
+        "lat": 91,
+        "lon": 0,
+        "timezone": "Mars/Base",
+    }
     response = client.post("/api/v1/sites", json=body, headers=world.headers["admin"])
     assert response.status_code == 422
     error = response.json()["error"]
@@ -50,7 +57,9 @@ def test_site_validation_lists_each_bad_field(client: TestClient, world) -> None
 
 def test_supplier_crud(client: TestClient, world) -> None:
     admin = world.headers["admin"]
-    created = client.post("/api/v1/suppliers", json={"code": "MILK", "name": "Milk Co"}, headers=admin)
+    created = client.post(
+        "/api/v1/suppliers", json={"code": "MILK", "name": "Milk Co"}, headers=admin
+    )
     assert created.status_code == 201
     sid = created.json()["id"]
     assert client.get("/api/v1/suppliers", params={"q": "milk"}, headers=admin).json()["total"] == 1
@@ -63,7 +72,9 @@ def test_supplier_crud(client: TestClient, world) -> None:
 
 def test_deactivated_supplier_keys_stop(client: TestClient, world) -> None:
     client.patch(
-        f"/api/v1/suppliers/{world.supplier_a.id}", json={"is_active": False}, headers=world.headers["admin"]
+        f"/api/v1/suppliers/{world.supplier_a.id}",
+        json={"is_active": False},
+        headers=world.headers["admin"],
     )
     response = client.get("/api/v1/vehicles", headers=world.headers["key_a"])
     assert response.status_code == 401 and response.json()["error"]["code"] == "supplier_inactive"
@@ -71,20 +82,28 @@ def test_deactivated_supplier_keys_stop(client: TestClient, world) -> None:
 
 def test_vehicle_crud_as_supplier_key(client: TestClient, world) -> None:
     key = world.headers["key_a"]
-    created = client.post("/api/v1/vehicles", json={"plate": "A-777", "device_id": "trk-777"}, headers=key)
+    created = client.post(
+        "/api/v1/vehicles", json={"plate": "A-777", "device_id": "trk-777"}, headers=key
+    )
     assert created.status_code == 201, created.text
     vehicle = created.json()
     assert vehicle["supplier_id"] == world.supplier_a.id
-    dup = client.post("/api/v1/vehicles", json={"plate": "A-778", "device_id": "trk-777"}, headers=key)
+    dup = client.post(
+        "/api/v1/vehicles", json={"plate": "A-778", "device_id": "trk-777"}, headers=key
+    )
     assert dup.status_code == 409 and dup.json()["error"]["code"] == "vehicle_exists"
     # Device ids are unique per supplier, so supplier B may reuse the same id.
     other = client.post(
-        "/api/v1/vehicles", json={"plate": "B-777", "device_id": "trk-777"}, headers=world.headers["key_b"]
+        "/api/v1/vehicles",
+        json={"plate": "B-777", "device_id": "trk-777"},
+        headers=world.headers["key_b"],
     )
     assert other.status_code == 201
     listing = client.get("/api/v1/vehicles", params={"q": "777"}, headers=key).json()
     assert [v["plate"] for v in listing["items"]] == ["A-777"]
-    patched = client.patch(f"/api/v1/vehicles/{vehicle['id']}", json={"description": "reefer"}, headers=key)
+    patched = client.patch(
+        f"/api/v1/vehicles/{vehicle['id']}", json={"description": "reefer"}, headers=key
+    )
     assert patched.json()["description"] == "reefer"
     assert client.delete(f"/api/v1/vehicles/{vehicle['id']}", headers=key).status_code == 204
 
@@ -123,10 +142,14 @@ def test_delivery_crud_and_filters(client: TestClient, world) -> None:
         headers=key,
     ).json()
     assert [d["external_ref"] for d in listing["items"]] == ["PO-1"]
-    patched = client.patch(f"/api/v1/deliveries/{delivery['id']}", json={"pallets": 20}, headers=key)
+    patched = client.patch(
+        f"/api/v1/deliveries/{delivery['id']}", json={"pallets": 20}, headers=key
+    )
     assert patched.json()["pallets"] == 20
     bad_slot = client.patch(
-        f"/api/v1/deliveries/{delivery['id']}", json={"slot_end_at": "2029-01-01T00:00:00Z"}, headers=key
+        f"/api/v1/deliveries/{delivery['id']}",
+        json={"slot_end_at": "2029-01-01T00:00:00Z"},
+        headers=key,
     )
     assert bad_slot.status_code == 422
     assert client.delete(f"/api/v1/deliveries/{delivery['id']}", headers=key).status_code == 204
@@ -142,8 +165,13 @@ def test_delivery_validation(client: TestClient, world) -> None:
     }
     response = client.post("/api/v1/deliveries", json=body, headers=world.headers["key_a"])
     assert response.status_code == 422
-    naive = dict(body, slot_end_at="2030-01-01T10:00:00", slot_start_at="2030-01-01T09:00:00", pallets=1)
-    assert client.post("/api/v1/deliveries", json=naive, headers=world.headers["key_a"]).status_code == 422
+    naive = dict(
+        body, slot_end_at="2030-01-01T10:00:00", slot_start_at="2030-01-01T09:00:00", pallets=1
+    )
+    assert (
+        client.post("/api/v1/deliveries", json=naive, headers=world.headers["key_a"]).status_code
+        == 422
+    )
 
 
 def test_user_crud(client: TestClient, world) -> None:
@@ -168,7 +196,10 @@ def test_user_crud(client: TestClient, world) -> None:
         f"/api/v1/users/{user['id']}", json={"site_ids": [world.site_a.id]}, headers=admin
     )
     assert patched.json()["site_ids"] == [world.site_a.id]
-    assert client.get("/api/v1/users", params={"role": "logistician"}, headers=admin).json()["total"] == 2
+    assert (
+        client.get("/api/v1/users", params={"role": "logistician"}, headers=admin).json()["total"]
+        == 2
+    )
     assert client.delete(f"/api/v1/users/{user['id']}", headers=admin).status_code == 204
     me = world.users["admin"].id
     assert client.delete(f"/api/v1/users/{me}", headers=admin).status_code == 409
@@ -176,9 +207,15 @@ def test_user_crud(client: TestClient, world) -> None:
 
 def test_user_scope_rules(client: TestClient, world) -> None:
     admin = world.headers["admin"]
-    viewer_without_supplier = {"email": "v@example.com", "role": "supplier_viewer", "password": "a-long-password"}
+    viewer_without_supplier = {
+        "email": "v@example.com",
+        "role": "supplier_viewer",
+        "password": "a-long-password",
+    }
     response = client.post("/api/v1/users", json=viewer_without_supplier, headers=admin)
-    assert response.status_code == 422 and response.json()["error"]["code"] == "supplier_id_required"
+    assert (
+        response.status_code == 422 and response.json()["error"]["code"] == "supplier_id_required"
+    )
     short = {"email": "s@example.com", "role": "planner", "password": "short"}
     assert client.post("/api/v1/users", json=short, headers=admin).status_code == 422
 

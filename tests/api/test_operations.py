@@ -22,7 +22,12 @@ def test_metrics_count_requests_by_route(client: TestClient, world) -> None:
 def test_docs_list_the_api(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ("/api/v1/sites", "/api/v1/deliveries/{delivery_id}", "/api/v1/api-keys", "/health"):
+    for path in (
+        "/api/v1/sites",
+        "/api/v1/deliveries/{delivery_id}",
+        "/api/v1/api-keys",
+        "/health",
+    ):
         assert path in paths
 
 
@@ -45,11 +50,15 @@ def test_malformed_json_is_422(client: TestClient, world) -> None:
 def test_oversized_body_is_413_and_nothing_stored(client: TestClient, world, settings) -> None:
     big = b'{"code": "BIG", "name": "' + b"x" * (settings.max_body_bytes + 10) + b'"}'
     response = client.post(
-        "/api/v1/suppliers", content=big, headers={**world.headers["admin"], "content-type": "application/json"}
+        "/api/v1/suppliers",
+        content=big,
+        headers={**world.headers["admin"], "content-type": "application/json"},
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
-    listing = client.get("/api/v1/suppliers", params={"q": "BIG"}, headers=world.headers["admin"]).json()
+    listing = client.get(
+        "/api/v1/suppliers", params={"q": "BIG"}, headers=world.headers["admin"]
+    ).json()
     assert listing["total"] == 0
 
 
@@ -59,6 +68,8 @@ def test_chunked_oversized_body_is_413(client: TestClient, world, settings) -> N
             yield b"x" * 65536
 
     response = client.post(
-        "/api/v1/suppliers", content=chunks(), headers={**world.headers["admin"], "content-type": "application/json"}
+        "/api/v1/suppliers",
+        content=chunks(),
+        headers={**world.headers["admin"], "content-type": "application/json"},
     )
     assert response.status_code == 413

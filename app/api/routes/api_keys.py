@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.api.deps import CurrentPrincipal, PaginationDep, SessionDep
+from app.api.deps import CurrentPrincipal, PaginationDep, PathId, QueryId, SessionDep
 from app.errors import ERROR_RESPONSES
 from app.services import api_keys as api_keys_service
 from models import Page
@@ -18,7 +18,7 @@ def list_api_keys(
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PaginationDep,
-    supplier_id: int | None = None,
+    supplier_id: QueryId = None,
 ) -> Page[ApiKeyPublic]:
     """List keys by prefix (admins: all; supplier users: their supplier's)."""
     items, total = api_keys_service.list_visible(
@@ -41,7 +41,9 @@ def create_api_key(
 
 
 @router.post("/{key_id}/revoke", response_model=ApiKeyPublic)
-def revoke_api_key(key_id: int, session: SessionDep, principal: CurrentPrincipal) -> ApiKeyPublic:
+def revoke_api_key(
+    key_id: PathId, session: SessionDep, principal: CurrentPrincipal
+) -> ApiKeyPublic:
     """Revoke a key; requests with it fail from now on."""
     key = api_keys_service.get(session, principal=principal, key_id=key_id)
     return ApiKeyPublic.model_validate(api_keys_service.revoke(session, key=key))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import CurrentPrincipal, DeliveryDep, PaginationDep, SessionDep
+from app.api.deps import CurrentPrincipal, DeliveryDep, PaginationDep, QueryId, SessionDep
 from app.errors import ERROR_RESPONSES
 from app.services import deliveries as deliveries_service
 from models import DeliveryStatus, Page
@@ -21,9 +21,9 @@ def list_deliveries(
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PaginationDep,
-    site_id: int | None = None,
-    supplier_id: int | None = None,
-    vehicle_id: int | None = None,
+    site_id: QueryId = None,
+    supplier_id: QueryId = None,
+    vehicle_id: QueryId = None,
     status: Annotated[list[DeliveryStatus] | None, Query()] = None,
     slot_from: Annotated[datetime | None, Query(description="slot ends at or after")] = None,
     slot_to: Annotated[datetime | None, Query(description="slot starts before")] = None,

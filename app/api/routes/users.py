@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import AdminPrincipal, CurrentPrincipal, PaginationDep, SessionDep
+from app.api.deps import AdminPrincipal, CurrentPrincipal, PaginationDep, PathId, SessionDep
 from app.errors import ERROR_RESPONSES, Conflict, NotFound
 from app.services import users as users_service
 from models import Page, Role
@@ -50,14 +50,14 @@ def create_user(data: UserCreate, session: SessionDep, _admin: AdminPrincipal) -
 
 
 @router.get("/{user_id}", response_model=UserPublic)
-def get_user(user_id: int, session: SessionDep, _admin: AdminPrincipal) -> UserPublic:
+def get_user(user_id: PathId, session: SessionDep, _admin: AdminPrincipal) -> UserPublic:
     """One user (admin)."""
     return users_service.to_public(session, users_service.get(session, user_id=user_id))
 
 
 @router.patch("/{user_id}", response_model=UserPublic)
 def update_user(
-    user_id: int, data: UserUpdate, session: SessionDep, _admin: AdminPrincipal
+    user_id: PathId, data: UserUpdate, session: SessionDep, _admin: AdminPrincipal
 ) -> UserPublic:
     """Change a user's name, password, active flag or sites (admin); sessions end on change."""
     user = users_service.get(session, user_id=user_id)
@@ -65,7 +65,7 @@ def update_user(
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_user(user_id: int, session: SessionDep, admin: AdminPrincipal) -> None:
+def delete_user(user_id: PathId, session: SessionDep, admin: AdminPrincipal) -> None:
     """Delete a user (admin); an admin cannot delete themselves."""
     if user_id == admin.user_id:
         raise Conflict("you cannot delete your own account", code="cannot_delete_self")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import CurrentPrincipal, PaginationDep, SessionDep, VehicleDep
+from app.api.deps import CurrentPrincipal, PaginationDep, QueryId, SessionDep, VehicleDep
 from app.errors import ERROR_RESPONSES
 from app.services import vehicles as vehicles_service
 from models import Page
@@ -20,7 +20,7 @@ def list_vehicles(
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PaginationDep,
-    supplier_id: int | None = None,
+    supplier_id: QueryId = None,
     q: Annotated[
         str | None, Query(max_length=100, description="plate or device id contains")
     ] = None,
