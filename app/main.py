@@ -6,12 +6,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 
-from app.api.routes import api_keys, auth, deliveries, health, sites, suppliers, users, vehicles
+from app.api.routes import (
+    api_keys,
+    auth,
+    deliveries,
+    health,
+    osmand,
+    positions,
+    sites,
+    suppliers,
+    users,
+    vehicles,
+)
 from app.db import get_engine
 from app.errors import install_error_handlers
 from app.middleware import BodySizeLimit, Metrics, RejectNul
+from app.services.ingest_writer import GroupCommitWriter
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -29,8 +40,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        get_engine(settings)
-        yield
+        writer = GroupCommitWriter(
+            get_engine(settings), max_group_rows=settings.ingest_max_group_rows
+        )
+        writer.start()
+        _app.state.position_writer = writer
+        try:
+            yield
+        finally:
+            # Drains the queue: every request already waiting gets its commit.
+            writer.stop()
 
     app = FastAPI(
         title="Inbound",
@@ -39,12 +58,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, auth, sites, suppliers, vehicles, deliveries, users, api_keys):
+    for module in (
+        health,
+        auth,
+        sites,
+        suppliers,
+        vehicles,
+        deliveries,
+        users,
+        api_keys,
+        positions,
+        osmand,
+    ):
         app.include_router(module.router)
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RejectNul)

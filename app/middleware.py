@@ -118,7 +118,7 @@ class Metrics:
 
 
 class RejectNul:
-    """Refuse NUL characters in the URL: PostgreSQL text cannot hold them, so no id or filter can."""
+    """Refuse NUL characters in the URL: PostgreSQL text cannot hold them."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     routing_url: str | None = Field(default=None, description="OSRM-compatible routing server")
     osmand_port: int | None = Field(default=5055, description="dedicated OsmAnd/Traccar port")
     log_level: str = "info"
+    # Ingestion validation; thresholds are for road trucks, with headroom for GPS glitches.
+    retention_days: int = Field(default=90, ge=1, description="positions older are refused/pruned")
+    max_future_s: int = Field(default=300, ge=0, description="device clock tolerance")
+    max_accuracy_m: float = Field(default=1000.0, gt=0)
+    max_speed_mps: float = Field(default=55.0, gt=0, description="reported speed; ~200 km/h")
+    max_implied_speed_mps: float = Field(default=70.0, gt=0, description="between two fixes")
+    # Group commit: requests arriving while a commit runs share the next one.
+    ingest_max_group_rows: int = Field(default=20_000, ge=1)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

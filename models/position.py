@@ -37,3 +37,40 @@ class PositionPublic(SQLModel):
     heading: float | None
     accuracy_m: float | None
     source: str
+
+
+class PositionPointIn(SQLModel):
+    """One fix as suppliers send it; documented here, validated point by point on receipt."""
+
+    device_id: str = Field(max_length=64)
+    ts: datetime | float = Field(description="ISO-8601, or epoch seconds or milliseconds")
+    lat: float
+    lon: float
+    speed_mps: float | None = Field(default=None, description="metres per second")
+    heading: float | None = Field(default=None, description="degrees from north")
+    accuracy_m: float | None = None
+
+
+class PositionBatchIn(SQLModel):
+    positions: list[Any] = Field(
+        min_length=1,
+        max_length=10_000,
+        description="up to 10 000 points shaped like PositionPointIn; bad points are "
+        "rejected one by one, never the whole batch",
+        schema_extra={
+            "json_schema_extra": {"items": {"$ref": "#/components/schemas/PositionPointIn"}}
+        },
+    )
+
+
+class RejectedPoint(SQLModel):
+    index: int
+    reason: str
+    message: str
+
+
+class IngestResult(SQLModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+    errors: list[RejectedPoint]

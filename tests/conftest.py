@@ -21,7 +21,9 @@ from sqlmodel import Session
 from app import db as app_db
 from app import migrations
 from app.db import build_engine, get_session, normalise_url
+from app.api.routes.positions import get_position_writer
 from app.main import create_app
+from app.services.ingest_writer import SessionWriter
 from app.settings import Settings, get_settings
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -100,6 +102,7 @@ def app(session: Session, settings: Settings) -> FastAPI:
             raise
 
     application.dependency_overrides[get_session] = _session
+    application.dependency_overrides[get_position_writer] = lambda: SessionWriter(session)
     application.dependency_overrides[get_settings] = lambda: settings
     return application
 

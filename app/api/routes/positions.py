@@ -1,0 +1,127 @@
+"""GPS positions: the batch ingest API for suppliers' systems and the stored track per vehicle."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep, VehicleDep
+from app.auth import Principal
+from app.errors import ERROR_RESPONSES, Forbidden, PayloadTooLarge
+from app.services import positions as positions_service
+from app.services.ingest_writer import PositionWriter
+from models import utcnow
+from models.position import (
+    IngestResult,
+    PositionBatchIn,
+    PositionPointIn,
+    PositionPublic,
+    RejectedPoint,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["positions"], responses=ERROR_RESPONSES)
+
+
+def get_position_writer(request: Request) -> PositionWriter:
+    return request.app.state.position_writer  # type: ignore[no-any-return]
+
+
+WriterDep = Annotated[PositionWriter, Depends(get_position_writer)]
+
+
+def require_supplier_key(principal: Principal) -> int:
+    if principal.kind != "api_key" or principal.supplier_id is None:
+        raise Forbidden("positions are posted with a supplier API key", code="forbidden_role")
+    return principal.supplier_id
+
+
+async def ingest(
+    *,
+    session: Any,
+    writer: PositionWriter,
+    supplier_id: int,
+    points: list[positions_service.PointIn | positions_service.Rejection],
+    settings: Any,
+    source: str,
+) -> IngestResult:
+    now = utcnow()
+    batch = await run_in_threadpool(
+        positions_service.prepare,
+        session,
+        supplier_id=supplier_id,
+        points=points,
+        now=now,
+        settings=settings,
+        source=source,
+    )
+    # Release the request's connection before waiting for the shared commit.
+    await run_in_threadpool(session.rollback)
+    flags = await writer.write(batch.rows)
+    accepted = sum(flags)
+    return IngestResult(
+        accepted=accepted,
+        duplicates=len(flags) - accepted + batch.duplicates_in_batch,
+        rejected=len(batch.rejected),
+        errors=[
+            RejectedPoint(index=r.index, reason=r.reason, message=r.message) for r in batch.rejected
+        ],
+    )
+
+
+@router.post(
+    "/positions",
+    response_model=IngestResult,
+    openapi_extra={"x-point-schema": PositionPointIn.model_json_schema()},
+)
+async def post_positions(
+    body: PositionBatchIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    writer: WriterDep,
+) -> IngestResult:
+    """Store a batch of fixes from the supplier's own devices.
+
+    Each point is `{device_id, ts, lat, lon, speed_mps?, heading?, accuracy_m?}`. The answer
+    counts accepted, duplicate and rejected points and gives each rejected point's index and
+    reason. It is sent only after the accepted points are committed; retrying a batch is safe
+    (a vehicle has one fix per device time).
+    """
+    supplier_id = require_supplier_key(principal)
+    if len(body.positions) > settings.max_batch_points:
+        raise PayloadTooLarge(
+            f"at most {settings.max_batch_points} points per batch", code="batch_too_large"
+        )
+    points: list[positions_service.PointIn | positions_service.Rejection] = []
+    for index, raw in enumerate(body.positions):
+        try:
+            points.append(positions_service.point_from_json(raw, index))
+        except positions_service.PointError as exc:
+            points.append(positions_service.Rejection(index, exc.reason, exc.message))
+    return await ingest(
+        session=session,
+        writer=writer,
+        supplier_id=supplier_id,
+        points=points,
+        settings=settings,
+        source="api",
+    )
+
+
+@router.get("/vehicles/{vehicle_id}/positions", response_model=list[PositionPublic])
+def vehicle_track(
+    vehicle: VehicleDep,
+    session: SessionDep,
+    since: Annotated[datetime | None, Query(description="device time from (inclusive)")] = None,
+    until: Annotated[datetime | None, Query(description="device time to (exclusive)")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[PositionPublic]:
+    """A vehicle's stored fixes in time order (the newest `limit` of the window)."""
+    assert vehicle.id is not None
+    rows = positions_service.list_track(
+        session, vehicle_id=vehicle.id, since=since, until=until, limit=limit
+    )
+    return [PositionPublic.model_validate(r) for r in rows]
