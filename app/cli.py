@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -94,6 +95,78 @@ def demo(
     from app.demo import run_demo
 
     run_demo(host=host, port=port)
+
+
+@cli.command("import")
+def import_tracks(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help=".gpx or .csv")],
+    vehicle_id: Annotated[int, typer.Option(help="the vehicle the tracks belong to")],
+) -> None:
+    """Import past GPS tracks into a vehicle's history, with a progress bar."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from app.db import get_engine
+    from app.errors import DomainError
+    from app.services import positions as positions_service
+    from app.services import track_import
+    from app.services.ingest_writer import SessionWriter
+    from models import Vehicle, utcnow
+
+    settings = get_settings()
+    totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
+    reasons: dict[str, int] = {}
+    with Session(get_engine()) as session:
+        vehicle = session.get(Vehicle, vehicle_id)
+        if vehicle is None:
+            console.print(f"[red]vehicle {vehicle_id} not found[/red]")
+            raise typer.Exit(1)
+        writer = SessionWriter(session)
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=console) as progress:
+            for path in files:
+                try:
+                    points = list(
+                        track_import.parse_track(
+                            path.read_bytes(), filename=path.name, device_id=vehicle.device_id
+                        )
+                    )
+                except DomainError as exc:
+                    console.print(f"[red]{path.name}: {exc.message}[/red]")
+                    raise typer.Exit(2) from exc
+                task = progress.add_task(path.name, total=len(points))
+                for chunk in track_import.chunks(iter(points), 5000):
+                    batch = positions_service.prepare(
+                        session,
+                        supplier_id=vehicle.supplier_id,
+                        points=chunk,
+                        now=utcnow(),
+                        settings=settings,
+                        source="import",
+                        check_age=False,
+                    )
+                    flags = writer.write_sync(batch.rows)
+                    totals["accepted"] += sum(flags)
+                    totals["duplicates"] += len(flags) - sum(flags) + batch.duplicates_in_batch
+                    totals["rejected"] += len(batch.rejected)
+                    for rejection in batch.rejected:
+                        reasons[rejection.reason] = reasons.get(rejection.reason, 0) + 1
+                    progress.advance(task, len(chunk))
+    console.print(
+        f"accepted {totals['accepted']}, duplicates {totals['duplicates']}, "
+        f"rejected {totals['rejected']}"
+        + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(reasons.items()))})" if reasons else "")
+    )
 
 
 def main() -> None:

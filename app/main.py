@@ -23,7 +23,9 @@ from app.db import get_engine
 from app.errors import install_error_handlers
 from app.middleware import BodySizeLimit, Metrics, RejectNul
 from app.services.ingest_writer import GroupCommitWriter
+from app.services.retention import ensure_partitions
 from app.settings import Settings, get_settings
+from models import utcnow
 
 DESCRIPTION = """
 Inbound shows every supplier truck heading to a warehouse, distribution centre or darkstore:
@@ -40,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        with get_engine(settings).begin() as conn:
+            ensure_partitions(conn, now=utcnow(), retention_days=settings.retention_days)
         writer = GroupCommitWriter(
             get_engine(settings), max_group_rows=settings.ingest_max_group_rows
         )

@@ -110,7 +110,9 @@ def parse_number(value: Any, name: str, *, required: bool = False) -> float | No
     return number
 
 
-def check_point(point: PointIn, *, now: datetime, settings: Settings) -> None:
+def check_point(
+    point: PointIn, *, now: datetime, settings: Settings, check_age: bool = True
+) -> None:
     """Raise PointError for a point no truck could have produced."""
     if not -90.0 <= point.lat <= 90.0:
         raise PointError("lat_out_of_range", "lat must be within -90..90")
@@ -120,7 +122,7 @@ def check_point(point: PointIn, *, now: datetime, settings: Settings) -> None:
         raise PointError("null_island", "(0, 0) is a receiver without a fix")
     if point.device_at > now + timedelta(seconds=settings.max_future_s):
         raise PointError("future_timestamp", "device time is in the future")
-    if point.device_at < now - timedelta(days=settings.retention_days):
+    if check_age and point.device_at < now - timedelta(days=settings.retention_days):
         raise PointError("too_old", f"device time is older than {settings.retention_days} days")
     if point.speed_mps is not None and point.speed_mps > settings.max_speed_mps:
         raise PointError("impossible_speed", f"speed above {settings.max_speed_mps} m/s")
@@ -181,6 +183,7 @@ def prepare(
     now: datetime,
     settings: Settings,
     source: str,
+    check_age: bool = True,
 ) -> PreparedBatch:
     """Turn parsed points into rows for the writer; every bad point gets its reason."""
     batch = PreparedBatch()
@@ -190,7 +193,7 @@ def prepare(
             batch.rejected.append(item)
             continue
         try:
-            check_point(item, now=now, settings=settings)
+            check_point(item, now=now, settings=settings, check_age=check_age)
         except PointError as exc:
             batch.rejected.append(Rejection(item.index, exc.reason, exc.message))
             continue

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep, VehicleDep
 from app.auth import Principal
 from app.errors import ERROR_RESPONSES, Forbidden, PayloadTooLarge
 from app.services import positions as positions_service
+from app.services import track_import
 from app.services.ingest_writer import PositionWriter
 from models import utcnow
 from models.position import (
@@ -46,6 +47,7 @@ async def ingest(
     points: list[positions_service.PointIn | positions_service.Rejection],
     settings: Any,
     source: str,
+    check_age: bool = True,
 ) -> IngestResult:
     now = utcnow()
     batch = await run_in_threadpool(
@@ -56,6 +58,7 @@ async def ingest(
         now=now,
         settings=settings,
         source=source,
+        check_age=check_age,
     )
     # Release the request's connection before waiting for the shared commit.
     await run_in_threadpool(session.rollback)
@@ -125,3 +128,47 @@ def vehicle_track(
         session, vehicle_id=vehicle.id, since=since, until=until, limit=limit
     )
     return [PositionPublic.model_validate(r) for r in rows]
+
+
+MAX_IMPORT_ERRORS = 1000
+
+
+@router.post("/vehicles/{vehicle_id}/tracks", response_model=IngestResult)
+async def import_track(
+    vehicle: VehicleDep,
+    file: Annotated[UploadFile, File(description="a .gpx or .csv track (ts, lat, lon, …)")],
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    writer: WriterDep,
+) -> IngestResult:
+    """Import a past trip (GPX or CSV) into the vehicle's history, e.g. for training.
+
+    Points go through the same checks as live ones, except the retention age (history is
+    old by nature; the retention job still prunes it later). Re-importing a file is safe.
+    """
+    if not (principal.kind == "api_key" or principal.is_admin):
+        raise Forbidden(
+            "imports need the supplier's API key or the admin role", code="forbidden_role"
+        )
+    data = await file.read()
+    points = list(
+        track_import.parse_track(data, filename=file.filename or "", device_id=vehicle.device_id)
+    )
+    totals = IngestResult(accepted=0, duplicates=0, rejected=0, errors=[])
+    for chunk in track_import.chunks(iter(points), 5000):
+        result = await ingest(
+            session=session,
+            writer=writer,
+            supplier_id=vehicle.supplier_id,
+            points=chunk,
+            settings=settings,
+            source="import",
+            check_age=False,
+        )
+        totals.accepted += result.accepted
+        totals.duplicates += result.duplicates
+        totals.rejected += result.rejected
+        room = MAX_IMPORT_ERRORS - len(totals.errors)
+        totals.errors.extend(result.errors[: max(room, 0)])
+    return totals
