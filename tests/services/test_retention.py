@@ -1,0 +1,54 @@
+"""Monthly partitions (PostgreSQL) and pruning of positions past retention (both databases)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, func, select
+
+from app.services.ingest_writer import write_in
+from app.services.retention import ensure_partitions, is_partitioned, prune_positions
+from models import Position
+from tests.factories import make_supplier, make_vehicle
+
+# Far from the real clock, so the app's own start-up partitions never overlap these.
+NOW = datetime(2031, 11, 22, 12, tzinfo=UTC)
+
+
+def _row(vehicle_id: int, at: datetime) -> dict:
+    return {
+        "vehicle_id": vehicle_id,
+        "device_at": at,
+        "received_at": at,
+        "lat": 55.7,
+        "lon": 37.6,
+        "speed_mps": None,
+        "heading": None,
+        "accuracy_m": None,
+        "altitude_m": None,
+        "source": "api",
+        "attributes": None,
+    }
+
+
+def test_partitions_then_prune(session: Session) -> None:
+    conn = session.connection()
+    created = ensure_partitions(conn, now=NOW, retention_days=40)
+    if is_partitioned(conn):
+        assert created == [
+            "position_p2026_10",
+            "position_p2026_11",
+            "position_p2026_12",
+            "position_p2027_01",
+        ]
+        assert ensure_partitions(conn, now=NOW, retention_days=40) == []
+    else:
+        assert created == []
+    vehicle = make_vehicle(session, supplier=make_supplier(session))
+    old, recent = NOW - timedelta(days=75), NOW - timedelta(days=2)
+    write_in(conn, [_row(vehicle.id, old), _row(vehicle.id, recent)])
+    removed = prune_positions(conn, now=NOW, retention_days=40)
+    assert removed == 1
+    left = session.exec(select(Position.device_at).where(Position.vehicle_id == vehicle.id)).all()
+    assert left == [recent]
+    assert session.exec(select(func.count()).select_from(Position)).one() == 1
