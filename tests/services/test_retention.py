@@ -36,10 +36,10 @@ def test_partitions_then_prune(session: Session) -> None:
     created = ensure_partitions(conn, now=NOW, retention_days=40)
     if is_partitioned(conn):
         assert created == [
-            "position_p2026_10",
-            "position_p2026_11",
-            "position_p2026_12",
-            "position_p2027_01",
+            "position_p2031_10",
+            "position_p2031_11",
+            "position_p2031_12",
+            "position_p2032_01",
         ]
         assert ensure_partitions(conn, now=NOW, retention_days=40) == []
     else:
