@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -28,29 +29,65 @@ def migrate() -> None:
     console.print("[green]database is at the newest migration[/green]")
 
 
-@cli.command()
-def serve(
-    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,
-    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+def _listen(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_server(
+    *, host: str, port: int, workers: int, osmand_port: int | None, log_level: str
 ) -> None:
-    """Run the API (and dashboard) with uvicorn."""
+    """uvicorn on the API port and, when set, the OsmAnd port (Traccar Client posts to its root)."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    settings = get_settings()
-    if migrate_first:
-        from app.migrations import upgrade
-
-        upgrade(url=settings.database_url)
-    uvicorn.run(
+    config = uvicorn.Config(
         "app.main:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level=settings.log_level,
+        log_level=log_level,
         proxy_headers=True,
+    )
+    sockets = [_listen(host, port)]
+    if osmand_port and osmand_port != port:
+        sockets.append(_listen(host, osmand_port))
+        console.print(
+            f"OsmAnd / Traccar Client endpoint: http://{host}:{osmand_port}/?key=<API key>"
+        )
+    server = uvicorn.Server(config)
+    if workers > 1:
+        Multiprocess(config, sockets=sockets).run()
+    else:
+        server.run(sockets=sockets)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,
+    osmand_port: Annotated[
+        int | None, typer.Option(help="extra port for OsmAnd devices (0 = off)")
+    ] = None,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+) -> None:
+    """Run the API (and dashboard) with uvicorn."""
+    settings = get_settings()
+    if migrate_first:
+        from app.migrations import upgrade
+
+        upgrade(url=settings.database_url)
+    run_server(
+        host=host,
+        port=port,
+        workers=workers,
+        osmand_port=settings.osmand_port if osmand_port is None else osmand_port,
+        log_level=settings.log_level,
     )
 
 
