@@ -15,6 +15,7 @@ from app.security import (
     hash_api_key,
     read_user_token,
 )
+from app.services.cache import IngestCache, TTLCache
 from models import ApiKey, Role, Supplier, User, UserSite, utcnow
 
 STAFF_ROLES = frozenset({Role.admin, Role.logistician, Role.planner})
@@ -60,8 +61,15 @@ class Principal:
             raise Forbidden(f"this action needs one of the roles: {allowed}", code="forbidden_role")
 
 
-def principal_for_api_key(session: Session, raw_key: str) -> Principal:
-    key = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_api_key(raw_key))).first()
+def principal_for_api_key(
+    session: Session, raw_key: str, *, cache: IngestCache | None = None
+) -> Principal:
+    key_hash = hash_api_key(raw_key)
+    if cache is not None:
+        hit = cache.keys.get(key_hash)
+        if not TTLCache.missing(hit):
+            return hit  # type: ignore[no-any-return]
+    key = session.exec(select(ApiKey).where(ApiKey.key_hash == key_hash)).first()
     if key is None:
         raise NotAuthenticated("the API key is not valid", code="invalid_api_key")
     if key.revoked_at is not None:
@@ -74,7 +82,10 @@ def principal_for_api_key(session: Session, raw_key: str) -> Principal:
         key.last_used_at = now
         session.add(key)
         session.commit()
-    return Principal(kind="api_key", supplier_id=key.supplier_id, api_key_id=key.id)
+    principal = Principal(kind="api_key", supplier_id=key.supplier_id, api_key_id=key.id)
+    if cache is not None:
+        cache.keys.put(key_hash, principal)
+    return principal
 
 
 def principal_for_user(session: Session, user: User) -> Principal:
@@ -113,16 +124,17 @@ def authenticate(
     csrf_header: str | None,
     secret_key: str,
     max_age_s: int,
+    cache: IngestCache | None = None,
 ) -> Principal:
     if api_key_header:
-        return principal_for_api_key(session, api_key_header.strip())
+        return principal_for_api_key(session, api_key_header.strip(), cache=cache)
     if authorization:
         scheme, _, credentials = authorization.partition(" ")
         credentials = credentials.strip()
         if scheme.lower() != "bearer" or not credentials:
             raise NotAuthenticated("use 'Authorization: Bearer <token or API key>'")
         if credentials.startswith(API_KEY_PREFIX):
-            return principal_for_api_key(session, credentials)
+            return principal_for_api_key(session, credentials, cache=cache)
         if credentials.startswith(USER_TOKEN_PREFIX):
             user = user_from_token(session, credentials, secret_key=secret_key, max_age_s=max_age_s)
             return principal_for_user(session, user)

@@ -22,6 +22,7 @@ from app.api.routes import (
 from app.db import get_engine
 from app.errors import install_error_handlers
 from app.middleware import BodySizeLimit, Metrics, RejectNul
+from app.services.cache import IngestCache
 from app.services.ingest_writer import GroupCommitWriter
 from app.services.retention import ensure_partitions
 from app.settings import Settings, get_settings
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.state.ingest_cache = IngestCache()
     for module in (
         health,
         auth,

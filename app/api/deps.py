@@ -15,6 +15,7 @@ from app.services import deliveries as deliveries_service
 from app.services import sites as sites_service
 from app.services import suppliers as suppliers_service
 from app.services import vehicles as vehicles_service
+from app.services.cache import IngestCache
 from app.settings import Settings, get_settings
 from models import Delivery, Site, Supplier, Vehicle
 from models.base import MAX_ID
@@ -25,6 +26,13 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # Declared for the OpenAPI security schemes; the actual parsing happens in authenticate().
 _api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey")
 _bearer_scheme = HTTPBearer(auto_error=False, scheme_name="Bearer")
+
+
+def get_ingest_cache(request: Request) -> IngestCache:
+    return request.app.state.ingest_cache  # type: ignore[no-any-return]
+
+
+IngestCacheDep = Annotated[IngestCache, Depends(get_ingest_cache)]
 
 
 def get_principal(
@@ -45,6 +53,7 @@ def get_principal(
         csrf_header=x_csrf_token,
         secret_key=settings.secret_key,
         max_age_s=settings.session_max_age_s,
+        cache=get_ingest_cache(request),
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.services.cache import CachedVehicle, IngestCache, TTLCache
 from app.settings import Settings
 from models import Position, Vehicle
 
@@ -158,11 +159,21 @@ def point_from_json(raw: Any, index: int) -> PointIn:
 
 
 def resolve_devices(
-    session: Session, *, supplier_id: int, device_ids: Iterable[str]
-) -> dict[str, Vehicle]:
+    session: Session,
+    *,
+    supplier_id: int,
+    device_ids: Iterable[str],
+    cache: IngestCache | None = None,
+) -> dict[str, CachedVehicle]:
     """The supplier's own active vehicles by device id; anyone else's devices stay invisible."""
-    wanted = sorted(set(device_ids))
-    found: dict[str, Vehicle] = {}
+    found: dict[str, CachedVehicle] = {}
+    wanted = []
+    for device_id in sorted(set(device_ids)):
+        hit = cache.devices.get((supplier_id, device_id)) if cache else None
+        if cache is not None and not TTLCache.missing(hit):
+            found[device_id] = hit
+        else:
+            wanted.append(device_id)
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         stmt = select(Vehicle).where(
@@ -171,7 +182,19 @@ def resolve_devices(
             col(Vehicle.is_active).is_(True),
         )
         for vehicle in session.exec(stmt):
-            found[vehicle.device_id] = vehicle
+            assert vehicle.id is not None
+            snapshot = CachedVehicle(id=vehicle.id, device_id=vehicle.device_id)
+            found[vehicle.device_id] = snapshot
+            if cache is not None:
+                cache.devices.put((supplier_id, vehicle.device_id), snapshot)
+                if (
+                    vehicle.last_fix_at is not None
+                    and vehicle.last_lat is not None
+                    and vehicle.last_lon is not None
+                ):
+                    cache.note_fix(
+                        vehicle.id, vehicle.last_fix_at, vehicle.last_lat, vehicle.last_lon
+                    )
     return found
 
 
@@ -184,8 +207,11 @@ def prepare(
     settings: Settings,
     source: str,
     check_age: bool = True,
+    cache: IngestCache | None = None,
 ) -> PreparedBatch:
     """Turn parsed points into rows for the writer; every bad point gets its reason."""
+    # Without a shared cache (CLI import) a fresh one still carries the stored last fixes.
+    cache = cache if cache is not None else IngestCache()
     batch = PreparedBatch()
     good: list[PointIn] = []
     for item in points:
@@ -199,12 +225,12 @@ def prepare(
             continue
         good.append(item)
     vehicles = resolve_devices(
-        session, supplier_id=supplier_id, device_ids=(p.device_id for p in good)
+        session, supplier_id=supplier_id, device_ids=(p.device_id for p in good), cache=cache
     )
     by_vehicle: dict[int, list[PointIn]] = {}
     for item in good:
         vehicle = vehicles.get(item.device_id)
-        if vehicle is None or vehicle.id is None:
+        if vehicle is None:
             batch.rejected.append(
                 Rejection(
                     item.index,
@@ -214,11 +240,12 @@ def prepare(
             )
             continue
         by_vehicle.setdefault(vehicle.id, []).append(item)
+    anchors = cache.anchors
     for vehicle_id, items in by_vehicle.items():
         _accept_track(
             batch,
-            vehicles_by_id={v.id: v for v in vehicles.values()},
             vehicle_id=vehicle_id,
+            anchor=anchors.get(vehicle_id),
             items=items,
             now=now,
             settings=settings,
@@ -231,21 +258,13 @@ def prepare(
 def _accept_track(
     batch: PreparedBatch,
     *,
-    vehicles_by_id: dict[int | None, Vehicle],
     vehicle_id: int,
+    anchor: tuple[datetime, float, float] | None,
     items: list[PointIn],
     now: datetime,
     settings: Settings,
     source: str,
 ) -> None:
-    vehicle = vehicles_by_id[vehicle_id]
-    anchor: tuple[datetime, float, float] | None = None
-    if (
-        vehicle.last_fix_at is not None
-        and vehicle.last_lat is not None
-        and vehicle.last_lon is not None
-    ):
-        anchor = (vehicle.last_fix_at, vehicle.last_lat, vehicle.last_lon)
     seen: set[datetime] = set()
     for item in sorted(items, key=lambda p: (p.device_at, p.index)):
         if item.device_at in seen:

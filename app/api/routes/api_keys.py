@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.api.deps import CurrentPrincipal, PaginationDep, PathId, QueryId, SessionDep
+from app.api.deps import (
+    CurrentPrincipal,
+    IngestCacheDep,
+    PaginationDep,
+    PathId,
+    QueryId,
+    SessionDep,
+)
 from app.errors import ERROR_RESPONSES
 from app.services import api_keys as api_keys_service
 from models import Page
@@ -42,8 +49,9 @@ def create_api_key(
 
 @router.post("/{key_id}/revoke", response_model=ApiKeyPublic)
 def revoke_api_key(
-    key_id: PathId, session: SessionDep, principal: CurrentPrincipal
+    key_id: PathId, session: SessionDep, principal: CurrentPrincipal, cache: IngestCacheDep
 ) -> ApiKeyPublic:
-    """Revoke a key; requests with it fail from now on."""
+    """Revoke a key; this process refuses it at once, every other process within 30 s."""
     key = api_keys_service.get(session, principal=principal, key_id=key_id)
+    cache.keys.pop(key.key_hash)
     return ApiKeyPublic.model_validate(api_keys_service.revoke(session, key=key))

@@ -13,11 +13,13 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import SessionDep, SettingsDep
 from app.api.routes.positions import WriterDep, ingest
 from app.auth import principal_for_api_key
 from app.errors import ERROR_RESPONSES, DomainError, InvalidInput, NotAuthenticated, NotFound
+from app.services.cache import IngestCache
 from app.services.positions import PointError, PointIn, parse_number, parse_timestamp
 from models import utcnow
 
@@ -149,14 +151,16 @@ async def _read_params(request: Request) -> tuple[dict[str, str], Any]:
     return params, json_body
 
 
-def _supplier_for(session: Session, *, params: Mapping[str, str], header_key: str | None) -> int:
+def _supplier_for(
+    session: Session, *, params: Mapping[str, str], header_key: str | None, cache: IngestCache
+) -> int:
     raw_key = header_key or params.get("key") or params.get("api_key")
     if not raw_key:
         raise NotAuthenticated(
             "pass the supplier API key as the key parameter or the X-API-Key header",
             code="not_authenticated",
         )
-    principal = principal_for_api_key(session, raw_key)
+    principal = principal_for_api_key(session, raw_key, cache=cache)
     assert principal.supplier_id is not None
     return principal.supplier_id
 
@@ -164,8 +168,7 @@ def _supplier_for(session: Session, *, params: Mapping[str, str], header_key: st
 async def handle_osmand(
     request: Request, session: Session, settings: Any, writer: Any, header_key: str | None
 ) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
+    cache: IngestCache = request.app.state.ingest_cache
     params, json_body = await _read_params(request)
     now_ts = utcnow().timestamp()
     try:
@@ -176,10 +179,11 @@ async def handle_osmand(
     except PointError as exc:
         raise InvalidInput(exc.message, code=exc.reason) from exc
     supplier_id = await run_in_threadpool(
-        _supplier_for, session, params=params, header_key=header_key
+        _supplier_for, session, params=params, header_key=header_key, cache=cache
     )
     result = await ingest(
         session=session,
+        cache=cache,
         writer=writer,
         supplier_id=supplier_id,
         points=[point],

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep, VehicleDep
+from app.api.deps import CurrentPrincipal, IngestCacheDep, SessionDep, SettingsDep, VehicleDep
 from app.auth import Principal
 from app.errors import ERROR_RESPONSES, Forbidden, PayloadTooLarge
 from app.services import positions as positions_service
 from app.services import track_import
+from app.services.cache import IngestCache
 from app.services.ingest_writer import PositionWriter
 from models import utcnow
 from models.position import (
@@ -42,6 +43,7 @@ def require_supplier_key(principal: Principal) -> int:
 async def ingest(
     *,
     session: Any,
+    cache: IngestCache,
     writer: PositionWriter,
     supplier_id: int,
     points: list[positions_service.PointIn | positions_service.Rejection],
@@ -59,10 +61,14 @@ async def ingest(
         settings=settings,
         source=source,
         check_age=check_age,
+        cache=cache,
     )
     # Release the request's connection before waiting for the shared commit.
     await run_in_threadpool(session.rollback)
     flags = await writer.write(batch.rows)
+    for row, new in zip(batch.rows, flags, strict=True):
+        if new:
+            cache.note_fix(row["vehicle_id"], row["device_at"], row["lat"], row["lon"])
     accepted = sum(flags)
     return IngestResult(
         accepted=accepted,
@@ -85,6 +91,7 @@ async def post_positions(
     settings: SettingsDep,
     principal: CurrentPrincipal,
     writer: WriterDep,
+    cache: IngestCacheDep,
 ) -> IngestResult:
     """Store a batch of fixes from the supplier's own devices.
 
@@ -106,6 +113,7 @@ async def post_positions(
             points.append(positions_service.Rejection(index, exc.reason, exc.message))
     return await ingest(
         session=session,
+        cache=cache,
         writer=writer,
         supplier_id=supplier_id,
         points=points,
@@ -141,6 +149,7 @@ async def import_track(
     settings: SettingsDep,
     principal: CurrentPrincipal,
     writer: WriterDep,
+    cache: IngestCacheDep,
 ) -> IngestResult:
     """Import a past trip (GPX or CSV) into the vehicle's history, e.g. for training.
 
@@ -159,6 +168,7 @@ async def import_track(
     for chunk in track_import.chunks(iter(points), 5000):
         result = await ingest(
             session=session,
+            cache=cache,
             writer=writer,
             supplier_id=vehicle.supplier_id,
             points=chunk,

@@ -6,7 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import AdminPrincipal, CurrentPrincipal, PaginationDep, SessionDep, SupplierDep
+from app.api.deps import (
+    AdminPrincipal,
+    CurrentPrincipal,
+    IngestCacheDep,
+    PaginationDep,
+    SessionDep,
+    SupplierDep,
+)
 from app.errors import ERROR_RESPONSES
 from app.services import suppliers as suppliers_service
 from models import Page
@@ -50,9 +57,14 @@ def get_supplier(supplier: SupplierDep) -> SupplierPublic:
 
 @router.patch("/{supplier_id}", response_model=SupplierPublic)
 def update_supplier(
-    supplier: SupplierDep, data: SupplierUpdate, session: SessionDep, _admin: AdminPrincipal
+    supplier: SupplierDep,
+    data: SupplierUpdate,
+    session: SessionDep,
+    _admin: AdminPrincipal,
+    cache: IngestCacheDep,
 ) -> SupplierPublic:
     """Change a supplier (admin); `is_active=false` disables its keys."""
+    cache.keys.clear()
     return SupplierPublic.model_validate(
         suppliers_service.update(session, supplier=supplier, data=data)
     )

@@ -6,7 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import CurrentPrincipal, PaginationDep, QueryId, SessionDep, VehicleDep
+from app.api.deps import (
+    CurrentPrincipal,
+    IngestCacheDep,
+    PaginationDep,
+    QueryId,
+    SessionDep,
+    VehicleDep,
+)
 from app.errors import ERROR_RESPONSES
 from app.services import vehicles as vehicles_service
 from models import Page
@@ -60,15 +67,27 @@ def get_vehicle(vehicle: VehicleDep) -> VehiclePublic:
 
 @router.patch("/{vehicle_id}", response_model=VehiclePublic)
 def update_vehicle(
-    vehicle: VehicleDep, data: VehicleUpdate, session: SessionDep, principal: CurrentPrincipal
+    vehicle: VehicleDep,
+    data: VehicleUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    cache: IngestCacheDep,
 ) -> VehiclePublic:
     """Change a vehicle's plate, description or active flag."""
+    cache.forget_vehicle(
+        supplier_id=vehicle.supplier_id, device_id=vehicle.device_id, vehicle_id=vehicle.id
+    )
     return VehiclePublic.model_validate(
         vehicles_service.update(session, principal=principal, vehicle=vehicle, data=data)
     )
 
 
 @router.delete("/{vehicle_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_vehicle(vehicle: VehicleDep, session: SessionDep, principal: CurrentPrincipal) -> None:
+def delete_vehicle(
+    vehicle: VehicleDep, session: SessionDep, principal: CurrentPrincipal, cache: IngestCacheDep
+) -> None:
     """Delete a vehicle that has no positions or deliveries."""
+    cache.forget_vehicle(
+        supplier_id=vehicle.supplier_id, device_id=vehicle.device_id, vehicle_id=vehicle.id
+    )
     vehicles_service.delete(session, principal=principal, vehicle=vehicle)
