@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from logging.config import fileConfig
+
+from alembic import context
 from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers every table on the metadata)
-from alembic import context
 from app.db import build_engine
 from app.migrations import include_object, render_item
 from app.settings import get_settings

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from app.errors import Forbidden, NotAuthenticated
 from app.security import (
@@ -77,12 +78,15 @@ def principal_for_api_key(
     supplier = session.get(Supplier, key.supplier_id)
     if supplier is None or not supplier.is_active:
         raise NotAuthenticated("the API key's supplier is inactive", code="supplier_inactive")
+    principal = Principal(kind="api_key", supplier_id=supplier.id, api_key_id=key.id)
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        key.last_used_at = now
-        session.add(key)
+        key_id = key.id
+        # End the read first: on SQLite a read transaction cannot be upgraded to a write while
+        # the ingest writer holds the lock, but a fresh write transaction waits its turn.
+        session.rollback()
+        session.exec(update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))
         session.commit()
-    principal = Principal(kind="api_key", supplier_id=key.supplier_id, api_key_id=key.id)
     if cache is not None:
         cache.keys.put(key_hash, principal)
     return principal

@@ -83,7 +83,8 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ, INBOUND_DATABASE_URL=url, INBOUND_LOG_LEVEL="warning", INBOUND_OSMAND_PORT="0")
     cmd = [sys.executable, "-c", "from app.cli import main; main()", "serve", "--no-migrate",
            "--port", str(port), "--workers", str(workers), "--osmand-port", "0"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(Path(tempfile.gettempdir()) / "inbound-bench-server.log", "ab")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
     for _ in range(300):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:

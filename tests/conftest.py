@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,9 @@ from sqlmodel import Session
 
 from app import db as app_db
 from app import migrations
-from app.db import build_engine, get_session, normalise_url
+from app.api.deps import get_session_factory
 from app.api.routes.positions import get_position_writer
+from app.db import build_engine, get_session, normalise_url
 from app.main import create_app
 from app.services.ingest_writer import SessionWriter
 from app.settings import Settings, get_settings
@@ -103,6 +105,7 @@ def app(session: Session, settings: Settings) -> FastAPI:
 
     application.dependency_overrides[get_session] = _session
     application.dependency_overrides[get_position_writer] = lambda: SessionWriter(session)
+    application.dependency_overrides[get_session_factory] = lambda: lambda: nullcontext(session)
     application.dependency_overrides[get_settings] = lambda: settings
     return application
 

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import APIKeyHeader, HTTPBearer
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.auth import Principal, authenticate
-from app.db import get_session
-from app.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+from app.db import get_engine, get_session
+from app.errors import Forbidden
+from app.security import API_KEY_PREFIX, CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, hash_api_key
 from app.services import deliveries as deliveries_service
 from app.services import sites as sites_service
 from app.services import suppliers as suppliers_service
 from app.services import vehicles as vehicles_service
-from app.services.cache import IngestCache
+from app.services.cache import IngestCache, TTLCache
 from app.settings import Settings, get_settings
 from models import Delivery, Site, Supplier, Vehicle
 from models.base import MAX_ID
@@ -33,6 +37,17 @@ def get_ingest_cache(request: Request) -> IngestCache:
 
 
 IngestCacheDep = Annotated[IngestCache, Depends(get_ingest_cache)]
+
+
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+
+
+async def get_session_factory() -> SessionFactory:
+    """Sessions opened only when needed, so cached hot paths never touch the pool."""
+    return lambda: Session(get_engine(), expire_on_commit=False)
+
+
+SessionFactoryDep = Annotated[SessionFactory, Depends(get_session_factory)]
 
 
 def get_principal(
@@ -58,6 +73,46 @@ def get_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_supplier_key_principal(
+    request: Request,
+    settings: SettingsDep,
+    sessions: SessionFactoryDep,
+    x_api_key: Annotated[str | None, Depends(_api_key_scheme)] = None,
+    _bearer: Annotated[object | None, Depends(_bearer_scheme)] = None,
+) -> Principal:
+    """A supplier API key, answered from the cache without leaving the event loop when warm."""
+    cache = get_ingest_cache(request)
+    authorization = request.headers.get("authorization") or ""
+    raw = x_api_key or (authorization[7:].strip() if authorization[:7].lower() == "bearer " else "")
+    if raw.startswith(API_KEY_PREFIX) or x_api_key:
+        hit = cache.keys.get(hash_api_key(raw.strip()))
+        if not TTLCache.missing(hit):
+            return hit  # type: ignore[no-any-return]
+
+    def resolve() -> Principal:
+        with sessions() as session:
+            return authenticate(
+                session,
+                method=request.method,
+                api_key_header=x_api_key,
+                authorization=request.headers.get("authorization"),
+                session_cookie=request.cookies.get(SESSION_COOKIE),
+                csrf_cookie=request.cookies.get(CSRF_COOKIE),
+                csrf_header=request.headers.get(CSRF_HEADER),
+                secret_key=settings.secret_key,
+                max_age_s=settings.session_max_age_s,
+                cache=cache,
+            )
+
+    principal = await run_in_threadpool(resolve)
+    if principal.kind != "api_key":
+        raise Forbidden("positions are posted with a supplier API key", code="forbidden_role")
+    return principal
+
+
+SupplierKeyPrincipal = Annotated[Principal, Depends(get_supplier_key_principal)]
 
 
 def require_admin(principal: CurrentPrincipal) -> Principal:

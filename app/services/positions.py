@@ -158,8 +158,21 @@ def point_from_json(raw: Any, index: int) -> PointIn:
     )
 
 
+def uncached_devices(
+    cache: IngestCache, *, supplier_id: int, points: Iterable[PointIn | Rejection]
+) -> list[str]:
+    """Device ids of these points that the cache cannot answer (they need a query)."""
+    missing = {
+        p.device_id
+        for p in points
+        if isinstance(p, PointIn)
+        and TTLCache.missing(cache.devices.get((supplier_id, p.device_id)))
+    }
+    return sorted(missing)
+
+
 def resolve_devices(
-    session: Session,
+    session: Session | None,
     *,
     supplier_id: int,
     device_ids: Iterable[str],
@@ -174,6 +187,8 @@ def resolve_devices(
             found[device_id] = hit
         else:
             wanted.append(device_id)
+    if session is None:  # the caller already loaded what the cache lacked
+        return found
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         stmt = select(Vehicle).where(
@@ -199,7 +214,7 @@ def resolve_devices(
 
 
 def prepare(
-    session: Session,
+    session: Session | None,
     *,
     supplier_id: int,
     points: list[PointIn | Rejection],

@@ -10,7 +10,6 @@ from sqlmodel import Session, select
 
 from models import Position, Vehicle
 
-
 # One base per run, so that repeated calls name the same instants.
 BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 

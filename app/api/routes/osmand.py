@@ -12,14 +12,14 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import RedirectResponse
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import SessionDep, SettingsDep
+from app.api.deps import SessionFactory, SessionFactoryDep, SettingsDep
 from app.api.routes.positions import WriterDep, ingest
 from app.auth import principal_for_api_key
 from app.errors import ERROR_RESPONSES, DomainError, InvalidInput, NotAuthenticated, NotFound
-from app.services.cache import IngestCache
+from app.security import hash_api_key
+from app.services.cache import IngestCache, TTLCache
 from app.services.positions import PointError, PointIn, parse_number, parse_timestamp
 from models import utcnow
 
@@ -151,22 +151,34 @@ async def _read_params(request: Request) -> tuple[dict[str, str], Any]:
     return params, json_body
 
 
-def _supplier_for(
-    session: Session, *, params: Mapping[str, str], header_key: str | None, cache: IngestCache
+async def _supplier_for(
+    sessions: SessionFactory,
+    *,
+    params: Mapping[str, str],
+    header_key: str | None,
+    cache: IngestCache,
 ) -> int:
-    raw_key = header_key or params.get("key") or params.get("api_key")
+    raw_key = (header_key or params.get("key") or params.get("api_key") or "").strip()
     if not raw_key:
         raise NotAuthenticated(
             "pass the supplier API key as the key parameter or the X-API-Key header",
             code="not_authenticated",
         )
-    principal = principal_for_api_key(session, raw_key, cache=cache)
-    assert principal.supplier_id is not None
-    return principal.supplier_id
+    hit = cache.keys.get(hash_api_key(raw_key))
+    if not TTLCache.missing(hit):
+        return int(hit.supplier_id)
+
+    def resolve() -> int:
+        with sessions() as session:
+            principal = principal_for_api_key(session, raw_key, cache=cache)
+        assert principal.supplier_id is not None
+        return principal.supplier_id
+
+    return await run_in_threadpool(resolve)
 
 
 async def handle_osmand(
-    request: Request, session: Session, settings: Any, writer: Any, header_key: str | None
+    request: Request, sessions: SessionFactory, settings: Any, writer: Any, header_key: str | None
 ) -> Response:
     cache: IngestCache = request.app.state.ingest_cache
     params, json_body = await _read_params(request)
@@ -178,11 +190,9 @@ async def handle_osmand(
             point = point_from_params(params, now_ts=now_ts)
     except PointError as exc:
         raise InvalidInput(exc.message, code=exc.reason) from exc
-    supplier_id = await run_in_threadpool(
-        _supplier_for, session, params=params, header_key=header_key, cache=cache
-    )
+    supplier_id = await _supplier_for(sessions, params=params, header_key=header_key, cache=cache)
     result = await ingest(
-        session=session,
+        sessions=sessions,
         cache=cache,
         writer=writer,
         supplier_id=supplier_id,
@@ -212,7 +222,7 @@ stored).
 @router.get("/osmand", description=_OSMAND_DOC)
 async def osmand_get(
     request: Request,
-    session: SessionDep,
+    sessions: SessionFactoryDep,
     settings: SettingsDep,
     writer: WriterDep,
     x_api_key: Annotated[str | None, Header()] = None,
@@ -221,25 +231,25 @@ async def osmand_get(
     lon: Annotated[str | None, Query(max_length=32)] = None,
     key: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    return await handle_osmand(request, session, settings, writer, x_api_key)
+    return await handle_osmand(request, sessions, settings, writer, x_api_key)
 
 
 @router.post("/osmand", description=_OSMAND_DOC)
 async def osmand_post(
     request: Request,
-    session: SessionDep,
+    sessions: SessionFactoryDep,
     settings: SettingsDep,
     writer: WriterDep,
     x_api_key: Annotated[str | None, Header()] = None,
     key: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    return await handle_osmand(request, session, settings, writer, x_api_key)
+    return await handle_osmand(request, sessions, settings, writer, x_api_key)
 
 
 @router.api_route("/", methods=["GET", "POST"], include_in_schema=False)
 async def root(
     request: Request,
-    session: SessionDep,
+    sessions: SessionFactoryDep,
     settings: SettingsDep,
     writer: WriterDep,
     x_api_key: Annotated[str | None, Header()] = None,
@@ -250,4 +260,4 @@ async def root(
     )
     if not looks_like_device:
         return RedirectResponse("/docs")
-    return await handle_osmand(request, session, settings, writer, x_api_key)
+    return await handle_osmand(request, sessions, settings, writer, x_api_key)

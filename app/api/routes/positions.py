@@ -8,7 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import CurrentPrincipal, IngestCacheDep, SessionDep, SettingsDep, VehicleDep
+from app.api.deps import (
+    CurrentPrincipal,
+    IngestCacheDep,
+    SessionDep,
+    SessionFactory,
+    SessionFactoryDep,
+    SettingsDep,
+    SupplierKeyPrincipal,
+    VehicleDep,
+)
 from app.auth import Principal
 from app.errors import ERROR_RESPONSES, Forbidden, PayloadTooLarge
 from app.services import positions as positions_service
@@ -42,7 +51,7 @@ def require_supplier_key(principal: Principal) -> int:
 
 async def ingest(
     *,
-    session: Any,
+    sessions: SessionFactory,
     cache: IngestCache,
     writer: PositionWriter,
     supplier_id: int,
@@ -52,9 +61,18 @@ async def ingest(
     check_age: bool = True,
 ) -> IngestResult:
     now = utcnow()
-    batch = await run_in_threadpool(
-        positions_service.prepare,
-        session,
+    missing = positions_service.uncached_devices(cache, supplier_id=supplier_id, points=points)
+    if missing:
+        # Only a cold cache costs a query (and a thread hop); warm requests stay on the loop.
+        def load() -> None:
+            with sessions() as session:
+                positions_service.resolve_devices(
+                    session, supplier_id=supplier_id, device_ids=missing, cache=cache
+                )
+
+        await run_in_threadpool(load)
+    batch = positions_service.prepare(
+        None,
         supplier_id=supplier_id,
         points=points,
         now=now,
@@ -63,8 +81,6 @@ async def ingest(
         check_age=check_age,
         cache=cache,
     )
-    # Release the request's connection before waiting for the shared commit.
-    await run_in_threadpool(session.rollback)
     flags = await writer.write(batch.rows)
     for row, new in zip(batch.rows, flags, strict=True):
         if new:
@@ -87,9 +103,9 @@ async def ingest(
 )
 async def post_positions(
     body: PositionBatchIn,
-    session: SessionDep,
+    sessions: SessionFactoryDep,
     settings: SettingsDep,
-    principal: CurrentPrincipal,
+    principal: SupplierKeyPrincipal,
     writer: WriterDep,
     cache: IngestCacheDep,
 ) -> IngestResult:
@@ -112,7 +128,7 @@ async def post_positions(
         except positions_service.PointError as exc:
             points.append(positions_service.Rejection(index, exc.reason, exc.message))
     return await ingest(
-        session=session,
+        sessions=sessions,
         cache=cache,
         writer=writer,
         supplier_id=supplier_id,
@@ -145,7 +161,7 @@ MAX_IMPORT_ERRORS = 1000
 async def import_track(
     vehicle: VehicleDep,
     file: Annotated[UploadFile, File(description="a .gpx or .csv track (ts, lat, lon, …)")],
-    session: SessionDep,
+    sessions: SessionFactoryDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
     writer: WriterDep,
@@ -167,7 +183,7 @@ async def import_track(
     totals = IngestResult(accepted=0, duplicates=0, rejected=0, errors=[])
     for chunk in track_import.chunks(iter(points), 5000):
         result = await ingest(
-            session=session,
+            sessions=sessions,
             cache=cache,
             writer=writer,
             supplier_id=vehicle.supplier_id,
