@@ -145,7 +145,7 @@ def valid_site_id(site_id: PathId, session: SessionDep, principal: CurrentPrinci
 
 
 def valid_supplier_id(
-    supplier_id: int, session: SessionDep, principal: CurrentPrincipal
+    supplier_id: PathId, session: SessionDep, principal: CurrentPrincipal
 ) -> Supplier:
     return suppliers_service.get(session, principal=principal, supplier_id=supplier_id)
 
@@ -157,7 +157,7 @@ def valid_vehicle_id(
 
 
 def valid_delivery_id(
-    delivery_id: int, session: SessionDep, principal: CurrentPrincipal
+    delivery_id: PathId, session: SessionDep, principal: CurrentPrincipal
 ) -> Delivery:
     return deliveries_service.get(session, principal=principal, delivery_id=delivery_id)
 

@@ -17,13 +17,26 @@ from starlette.concurrency import run_in_threadpool
 from app.api.deps import SessionFactory, SessionFactoryDep, SettingsDep
 from app.api.routes.positions import WriterDep, ingest
 from app.auth import principal_for_api_key
-from app.errors import ERROR_RESPONSES, DomainError, InvalidInput, NotAuthenticated, NotFound
+from app.errors import (
+    ERROR_RESPONSES,
+    DomainError,
+    ErrorBody,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+)
 from app.security import hash_api_key
 from app.services.cache import IngestCache, TTLCache
 from app.services.positions import PointError, PointIn, parse_number, parse_timestamp
 from models import utcnow
 
-router = APIRouter(tags=["osmand"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    tags=["osmand"],
+    responses={
+        **ERROR_RESPONSES,
+        400: {"model": ErrorBody, "description": "No device id or no position in the request"},
+    },
+)
 
 KNOT_MPS = 0.514444  # 1 knot = 1852 m / 3600 s
 # Parameters this handler reads; anything else a device adds is kept as an attribute.
@@ -208,6 +221,7 @@ async def handle_osmand(
     return Response(status_code=200)
 
 
+_STORED: dict[int | str, dict[str, Any]] = {200: {"description": "stored (or already stored)"}}
 _OSMAND_DOC = """Store one fix in the OsmAnd protocol (Traccar Client, trackers).
 
 Query or form parameters: `id`/`deviceid`, `lat`, `lon` (or `location=lat,lon`),
@@ -219,7 +233,7 @@ stored).
 """
 
 
-@router.get("/osmand", description=_OSMAND_DOC)
+@router.get("/osmand", description=_OSMAND_DOC, response_class=Response, responses=_STORED)
 async def osmand_get(
     request: Request,
     sessions: SessionFactoryDep,
@@ -234,7 +248,7 @@ async def osmand_get(
     return await handle_osmand(request, sessions, settings, writer, x_api_key)
 
 
-@router.post("/osmand", description=_OSMAND_DOC)
+@router.post("/osmand", description=_OSMAND_DOC, response_class=Response, responses=_STORED)
 async def osmand_post(
     request: Request,
     sessions: SessionFactoryDep,
