@@ -69,7 +69,7 @@ def principal_for_api_key(
     if cache is not None:
         hit = cache.keys.get(key_hash)
         if not TTLCache.missing(hit):
-            return hit  # type: ignore[no-any-return]
+            return hit
     key = session.exec(select(ApiKey).where(ApiKey.key_hash == key_hash)).first()
     if key is None:
         raise NotAuthenticated("the API key is not valid", code="invalid_api_key")

@@ -85,7 +85,9 @@ class Site(SiteBase, table=True):
 
 
 class SiteCreate(SiteBase):
-    shifts: list[Shift] = Field(default_factory=lambda: [Shift(**s) for s in DEFAULT_SHIFTS])
+    shifts: list[Shift] = Field(  # type: ignore[assignment]  # validated here, stored as dicts
+        default_factory=lambda: [Shift(**s) for s in DEFAULT_SHIFTS]
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -33,7 +33,7 @@ _bearer_scheme = HTTPBearer(auto_error=False, scheme_name="Bearer")
 
 
 def get_ingest_cache(request: Request) -> IngestCache:
-    return request.app.state.ingest_cache  # type: ignore[no-any-return]
+    return request.app.state.ingest_cache
 
 
 IngestCacheDep = Annotated[IngestCache, Depends(get_ingest_cache)]
@@ -89,7 +89,7 @@ async def get_supplier_key_principal(
     if raw.startswith(API_KEY_PREFIX) or x_api_key:
         hit = cache.keys.get(hash_api_key(raw.strip()))
         if not TTLCache.missing(hit):
-            return hit  # type: ignore[no-any-return]
+            return hit
 
     def resolve() -> Principal:
         with sessions() as session:

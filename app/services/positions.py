@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import Session, col, select
 
@@ -184,7 +184,7 @@ def resolve_devices(
     for device_id in sorted(set(device_ids)):
         hit = cache.devices.get((supplier_id, device_id)) if cache else None
         if cache is not None and not TTLCache.missing(hit):
-            found[device_id] = hit
+            found[device_id] = cast(CachedVehicle, hit)
         else:
             wanted.append(device_id)
     if session is None:  # the caller already loaded what the cache lacked

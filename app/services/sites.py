@@ -47,6 +47,7 @@ def create(session: Session, *, data: SiteCreate) -> Site:
     commit_or_conflict(session, code="site_code_taken", message=message, flush_only=True)
     # A site is born with its docks so that dock events work from the first day.
     for number in range(1, data.dock_count + 1):
+        assert site.id is not None
         session.add(Dock(site_id=site.id, name=f"D{number}"))
     commit_or_conflict(session, code="site_code_taken", message=message)
     session.refresh(site)
@@ -69,10 +70,13 @@ def delete(session: Session, *, site: Site) -> None:
 
 
 def list_docks(session: Session, *, site: Site) -> list[Dock]:
-    return list(session.exec(select(Dock).where(Dock.site_id == site.id).order_by(Dock.id)).all())
+    return list(
+        session.exec(select(Dock).where(Dock.site_id == site.id).order_by(col(Dock.id))).all()
+    )
 
 
 def create_dock(session: Session, *, site: Site, data: DockCreate) -> Dock:
+    assert site.id is not None
     dock = Dock(site_id=site.id, **data.model_dump())
     session.add(dock)
     commit_or_conflict(session, code="dock_name_taken", message=f"dock {data.name!r} exists")

@@ -35,7 +35,7 @@ def detect_format(filename: str, head: bytes) -> str:
 
 def parse_gpx(data: bytes, *, device_id: str) -> Iterator[PointIn | Rejection]:
     try:
-        gpx = gpxpy.parse(io.BytesIO(data))
+        gpx = gpxpy.parse(data.decode("utf-8", errors="replace"))
     except gpxpy.gpx.GPXException as exc:
         raise InvalidInput(f"not a readable GPX file: {exc}", code="invalid_gpx") from exc
     index = 0

@@ -69,6 +69,7 @@ def create(session: Session, *, data: UserCreate) -> User:
     message = f"a user with {data.email} exists"
     commit_or_conflict(session, code="email_taken", message=message, flush_only=True)
     for site_id in sorted(set(data.site_ids)):
+        assert user.id is not None
         session.add(UserSite(user_id=user.id, site_id=site_id))
     commit_or_conflict(session, code="email_taken", message=message)
     session.refresh(user)
@@ -88,6 +89,7 @@ def update(session: Session, *, user: User, data: UserUpdate) -> User:
         _check_scope(session, role=user.role, supplier_id=user.supplier_id, site_ids=data.site_ids)
         session.exec(delete(UserSite).where(col(UserSite.user_id) == user.id))
         for site_id in sorted(set(data.site_ids)):
+            assert user.id is not None
             session.add(UserSite(user_id=user.id, site_id=site_id))
     session.add(user)
     session.commit()

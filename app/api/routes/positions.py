@@ -37,7 +37,7 @@ router = APIRouter(prefix="/api/v1", tags=["positions"], responses=ERROR_RESPONS
 
 
 def get_position_writer(request: Request) -> PositionWriter:
-    return request.app.state.position_writer  # type: ignore[no-any-return]
+    return request.app.state.position_writer
 
 
 WriterDep = Annotated[PositionWriter, Depends(get_position_writer)]
