@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,7 @@ from app.api.routes import (
     auth,
     deliveries,
     health,
+    lifecycle,
     osmand,
     positions,
     sites,
@@ -21,6 +23,7 @@ from app.api.routes import (
 )
 from app.db import get_engine
 from app.errors import install_error_handlers
+from app.jobs import lifecycle as lifecycle_job
 from app.middleware import BodySizeLimit, Metrics, RejectNul
 from app.services.cache import IngestCache
 from app.services.ingest_writer import GroupCommitWriter
@@ -50,9 +53,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         writer.start()
         _app.state.position_writer = writer
+        refresher = None
+        if settings.lifecycle_refresh_s > 0:
+            refresher = asyncio.create_task(
+                lifecycle_job.run_forever(
+                    get_engine(settings), interval_s=settings.lifecycle_refresh_s
+                )
+            )
         try:
             yield
         finally:
+            if refresher is not None:
+                refresher.cancel()
             # Drains the queue: every request already waiting gets its commit.
             writer.stop()
 
@@ -66,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ingest_cache = IngestCache()
     for module in (
         health,
+        lifecycle,
         auth,
         sites,
         suppliers,

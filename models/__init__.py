@@ -4,6 +4,7 @@ from models.alert import Alert, AlertReason, AlertState
 from models.api_key import ApiKey
 from models.base import Page, utcnow
 from models.delivery import ACTIVE_STATUSES, Delivery, DeliveryStatus
+from models.delivery_event import DeliveryEvent, EventSource
 from models.dock import Dock
 from models.eta_prediction import EtaPrediction
 from models.model_version import ModelVersion
@@ -22,7 +23,9 @@ __all__ = [
     "ApiKey",
     "Delivery",
     "DeliveryStatus",
+    "DeliveryEvent",
     "Dock",
+    "EventSource",
     "EtaPrediction",
     "ModelVersion",
     "Page",

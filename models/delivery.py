@@ -111,3 +111,22 @@ class DeliveryPublic(DeliveryBase):
     left_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class DeliveryEventIn(SQLModel):
+    kind: str = Field(
+        description="dock_assigned, en_route, arrived, unloading, completed, cancelled, "
+        "no_show or left",
+        max_length=32,
+    )
+    at: datetime | None = Field(default=None, description="when it happened; now if omitted")
+    dock_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class DwellPublic(SQLModel):
+    travel_min: float | None
+    yard_wait_min: float | None
+    unloading_min: float | None
+    on_site_min: float | None
+    lateness_min: float | None

@@ -88,7 +88,12 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture()
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, environment="test", secret_key=TEST_SECRET)
+    return Settings(
+        database_url=database_url,
+        environment="test",
+        secret_key=TEST_SECRET,
+        lifecycle_refresh_s=0,
+    )
 
 
 @pytest.fixture()
