@@ -53,19 +53,23 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def _stays(
-    fixes: Sequence[Fix], flags: Sequence[bool], start: int, min_dwell: timedelta, min_fixes: int
+    fixes: Sequence[Fix], flags: Sequence[int], start: int, min_dwell: timedelta, min_fixes: int
 ) -> int | None:
-    """Index of the first fix of the first qualifying run of True flags from `start`."""
+    """Index of the first fix of the first qualifying run from `start`.
+
+    A flag of 1 counts towards the run, 0 (the band between the fence and the exit radius)
+    neither counts nor breaks it, -1 breaks it.
+    """
     run_start: int | None = None
     count = 0
     for i in range(start, len(fixes)):
-        if flags[i]:
+        if flags[i] > 0:
             if run_start is None:
                 run_start, count = i, 0
             count += 1
             if count >= min_fixes and fixes[i].at - fixes[run_start].at >= min_dwell:
                 return run_start
-        else:
+        elif flags[i] < 0:
             run_start = None
     return None
 
@@ -90,8 +94,9 @@ def detect(
     if not track:
         return FenceEvents()
     dist = [distance_m(f.lat, f.lon, site_lat, site_lon) for f in track]
-    inside = [d <= rules.radius_m for d in dist]
-    outside = [d > rules.radius_m * rules.exit_factor for d in dist]
+    exit_m = rules.radius_m * rules.exit_factor
+    inside = [1 if d <= rules.radius_m else (0 if d <= exit_m else -1) for d in dist]
+    outside = [1 if d > exit_m else (0 if d > rules.radius_m else -1) for d in dist]
     window_start = slot_start - rules.en_route_window
     arrival_idx = _stays(track, inside, 0, rules.min_dwell, rules.min_fixes)
     # A truck that waited at the gate since before the window still arrives; it never departs.

@@ -25,3 +25,6 @@ class DockCreate(DockBase):
 class DockPublic(DockBase):
     id: int
     site_id: int
+    busy_delivery_id: int | None = Field(
+        default=None, description="the delivery unloading at this dock now, if any"
+    )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session
 
 from app.security import hash_api_key, hash_password, issue_user_token
-from models import ApiKey, Delivery, Role, Site, SiteKind, Supplier, User, UserSite, Vehicle
+from models import ApiKey, Delivery, Dock, Role, Site, SiteKind, Supplier, User, UserSite, Vehicle
 
 # Hashing once keeps the suite fast; Argon2 is deliberately slow.
 _PASSWORD = "correct-horse-battery"
@@ -43,6 +43,10 @@ def make_site(
         geofence_radius_m=geofence_radius_m,
     )
     session.add(site)
+    session.flush()
+    assert site.id is not None
+    for number in range(1, dock_count + 1):
+        session.add(Dock(site_id=site.id, name=f"D{number}"))
     session.commit()
     session.refresh(site)
     return site

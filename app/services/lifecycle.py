@@ -285,6 +285,24 @@ def _correct_gps_times(
 ) -> list[str]:
     """Late, out-of-order points can move a GPS-made time; user-made times are never touched."""
     changes = []
+    if (
+        departed is not None
+        and delivery.departed_at is None
+        and delivery.status in (S.arrived, S.unloading, S.completed)
+        and (delivery.arrived_at is None or departed <= delivery.arrived_at)
+    ):
+        # The approach showed up after the arrival did: record the departure it implies.
+        delivery.departed_at = departed
+        _event(
+            session,
+            delivery,
+            kind="en_route",
+            at=departed,
+            source="gps",
+            from_status=S.planned.value,
+            to_status=S.en_route.value,
+        )
+        changes.append("en_route")
     for kind, field_name, value in (
         ("en_route", "departed_at", departed),
         ("arrived", "arrived_at", arrived),

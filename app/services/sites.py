@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 from app.auth import Principal
 from app.errors import NotFound
 from app.services.common import apply_update, commit_or_conflict, paginate
-from models import Dock, Site, SiteKind
+from models import Delivery, DeliveryStatus, Dock, Site, SiteKind
 from models.dock import DockCreate
 from models.site import SiteCreate, SiteUpdate
 
@@ -73,6 +73,20 @@ def list_docks(session: Session, *, site: Site) -> list[Dock]:
     return list(
         session.exec(select(Dock).where(Dock.site_id == site.id).order_by(col(Dock.id))).all()
     )
+
+
+def busy_docks(session: Session, *, site: Site) -> dict[int, int]:
+    """Dock id → the delivery unloading there now."""
+    stmt = select(Delivery.dock_id, Delivery.id).where(
+        Delivery.site_id == site.id,
+        Delivery.status == DeliveryStatus.unloading,
+        col(Delivery.dock_id).is_not(None),
+    )
+    return {
+        dock_id: delivery_id
+        for dock_id, delivery_id in session.exec(stmt)
+        if dock_id and delivery_id
+    }
 
 
 def create_dock(session: Session, *, site: Site, data: DockCreate) -> Dock:

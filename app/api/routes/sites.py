@@ -64,8 +64,12 @@ def delete_site(site: SiteDep, session: SessionDep, _admin: AdminPrincipal) -> N
 
 @router.get("/{site_id}/docks", response_model=list[DockPublic])
 def list_docks(site: SiteDep, session: SessionDep) -> list[DockPublic]:
-    """The site's docks."""
-    return [DockPublic.model_validate(d) for d in sites_service.list_docks(session, site=site)]
+    """The site's docks, each with the delivery unloading there now (busy) or none (free)."""
+    busy = sites_service.busy_docks(session, site=site)
+    return [
+        DockPublic.model_validate(d, update={"busy_delivery_id": busy.get(d.id or 0)})
+        for d in sites_service.list_docks(session, site=site)
+    ]
 
 
 @router.post("/{site_id}/docks", response_model=DockPublic, status_code=status.HTTP_201_CREATED)
