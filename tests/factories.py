@@ -195,3 +195,20 @@ def make_world(session: Session, *, secret_key: str) -> World:
         users=users,
         headers=headers,
     )
+
+
+def position_row(vehicle_id: int, at: datetime, *, lat: float = 55.7, lon: float = 37.6) -> dict:
+    """A row as the position writer stores it."""
+    return {
+        "vehicle_id": vehicle_id,
+        "device_at": at,
+        "received_at": at,
+        "lat": lat,
+        "lon": lon,
+        "speed_mps": 1.0,
+        "heading": None,
+        "accuracy_m": None,
+        "altitude_m": None,
+        "source": "api",
+        "attributes": None,
+    }

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import APIKeyHeader, HTTPBearer
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -56,7 +56,12 @@ def get_principal(
     settings: SettingsDep,
     x_api_key: Annotated[str | None, Depends(_api_key_scheme)] = None,
     _bearer: Annotated[object | None, Depends(_bearer_scheme)] = None,
-    x_csrf_token: Annotated[str | None, Header(alias=CSRF_HEADER, include_in_schema=False)] = None,
+) -> Principal:
+    return _authenticate_request(session, request, settings, x_api_key)
+
+
+def _authenticate_request(
+    session: Session, request: Request, settings: Settings, x_api_key: str | None
 ) -> Principal:
     return authenticate(
         session,
@@ -65,7 +70,7 @@ def get_principal(
         authorization=request.headers.get("authorization"),
         session_cookie=request.cookies.get(SESSION_COOKIE),
         csrf_cookie=request.cookies.get(CSRF_COOKIE),
-        csrf_header=x_csrf_token,
+        csrf_header=request.headers.get(CSRF_HEADER),
         secret_key=settings.secret_key,
         max_age_s=settings.session_max_age_s,
         cache=get_ingest_cache(request),
@@ -93,18 +98,7 @@ async def get_supplier_key_principal(
 
     def resolve() -> Principal:
         with sessions() as session:
-            return authenticate(
-                session,
-                method=request.method,
-                api_key_header=x_api_key,
-                authorization=request.headers.get("authorization"),
-                session_cookie=request.cookies.get(SESSION_COOKIE),
-                csrf_cookie=request.cookies.get(CSRF_COOKIE),
-                csrf_header=request.headers.get(CSRF_HEADER),
-                secret_key=settings.secret_key,
-                max_age_s=settings.session_max_age_s,
-                cache=cache,
-            )
+            return _authenticate_request(session, request, settings, x_api_key)
 
     principal = await run_in_threadpool(resolve)
     if principal.kind != "api_key":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.auth import Principal
 from app.errors import Conflict, InvalidInput, NotFound
@@ -28,6 +29,15 @@ def get(session: Session, *, principal: Principal, delivery_id: int) -> Delivery
     return delivery
 
 
+def scoped(stmt: SelectOfScalar[Delivery], principal: Principal) -> SelectOfScalar[Delivery]:
+    """Only the deliveries the caller may see: a supplier its own, staff their sites'."""
+    if principal.is_supplier:
+        return stmt.where(Delivery.supplier_id == principal.supplier_id)
+    if principal.site_ids is not None:
+        return stmt.where(col(Delivery.site_id).in_(principal.site_ids or {-1}))
+    return stmt
+
+
 def list_visible(
     session: Session,
     *,
@@ -41,11 +51,7 @@ def list_visible(
     limit: int,
     offset: int,
 ) -> tuple[list[Delivery], int]:
-    stmt = select(Delivery)
-    if principal.is_supplier:
-        stmt = stmt.where(Delivery.supplier_id == principal.supplier_id)
-    elif principal.site_ids is not None:
-        stmt = stmt.where(col(Delivery.site_id).in_(principal.site_ids or {-1}))
+    stmt = scoped(select(Delivery), principal)
     if site_id is not None:
         stmt = stmt.where(Delivery.site_id == site_id)
     if supplier_id is not None:

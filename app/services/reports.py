@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app.auth import Principal
+from app.services.deliveries import scoped
 from app.services.lifecycle import lateness_min
 from models import Delivery, DeliveryStatus, Site, Supplier
 
@@ -76,13 +77,12 @@ def plan_vs_fact(
     site_id: int | None = None,
     supplier_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    stmt = select(Delivery).where(
-        Delivery.slot_start_at >= slot_from, Delivery.slot_start_at < slot_to
+    stmt = scoped(
+        select(Delivery).where(
+            Delivery.slot_start_at >= slot_from, Delivery.slot_start_at < slot_to
+        ),
+        principal,
     )
-    if principal.is_supplier:
-        stmt = stmt.where(Delivery.supplier_id == principal.supplier_id)
-    elif principal.site_ids is not None:
-        stmt = stmt.where(col(Delivery.site_id).in_(principal.site_ids or {-1}))
     if site_id is not None:
         stmt = stmt.where(Delivery.site_id == site_id)
     if supplier_id is not None:

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from app.services.ingest_writer import GroupCommitWriter
 from models import ApiKey, Position, Supplier, Vehicle
-from tests.factories import make_api_key, make_supplier, make_vehicle
+from tests.factories import make_api_key, make_supplier, make_vehicle, position_row
 
 
 @dataclass
@@ -49,22 +49,6 @@ def tenant(engine: Engine) -> Iterator[Tenant]:
         session.commit()
 
 
-def _row(vehicle_id: int, at: datetime) -> dict:
-    return {
-        "vehicle_id": vehicle_id,
-        "device_at": at,
-        "received_at": at,
-        "lat": 55.7,
-        "lon": 37.6,
-        "speed_mps": 1.0,
-        "heading": None,
-        "accuracy_m": None,
-        "altitude_m": None,
-        "source": "api",
-        "attributes": None,
-    }
-
-
 def test_group_commit_credits_each_row_once(engine: Engine, tenant: Tenant) -> None:
     writer = GroupCommitWriter(engine, max_group_rows=500)
     writer.start()
@@ -76,7 +60,7 @@ def test_group_commit_credits_each_row_once(engine: Engine, tenant: Tenant) -> N
         results = []
         for r in range(25):
             start = (c // 4) * 10_000 + r * 10
-            rows = [_row(vehicle, base + timedelta(seconds=start + i)) for i in range(20)]
+            rows = [position_row(vehicle, base + timedelta(seconds=start + i)) for i in range(20)]
             results.append(writer.submit(rows).result(timeout=60))
         return results
 

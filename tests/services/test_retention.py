@@ -9,26 +9,10 @@ from sqlmodel import Session, func, select
 from app.services.ingest_writer import write_in
 from app.services.retention import ensure_partitions, is_partitioned, prune_positions
 from models import Position
-from tests.factories import make_supplier, make_vehicle
+from tests.factories import make_supplier, make_vehicle, position_row
 
 # Far from the real clock, so the app's own start-up partitions never overlap these.
 NOW = datetime(2031, 11, 22, 12, tzinfo=UTC)
-
-
-def _row(vehicle_id: int, at: datetime) -> dict:
-    return {
-        "vehicle_id": vehicle_id,
-        "device_at": at,
-        "received_at": at,
-        "lat": 55.7,
-        "lon": 37.6,
-        "speed_mps": None,
-        "heading": None,
-        "accuracy_m": None,
-        "altitude_m": None,
-        "source": "api",
-        "attributes": None,
-    }
 
 
 def test_partitions_then_prune(session: Session) -> None:
@@ -46,7 +30,7 @@ def test_partitions_then_prune(session: Session) -> None:
         assert created == []
     vehicle = make_vehicle(session, supplier=make_supplier(session))
     old, recent = NOW - timedelta(days=75), NOW - timedelta(days=2)
-    write_in(conn, [_row(vehicle.id, old), _row(vehicle.id, recent)])
+    write_in(conn, [position_row(vehicle.id, old), position_row(vehicle.id, recent)])
     removed = prune_positions(conn, now=NOW, retention_days=40)
     assert removed == 1
     left = session.exec(select(Position.device_at).where(Position.vehicle_id == vehicle.id)).all()
