@@ -12,6 +12,7 @@ from app.api.routes import (
     api_keys,
     auth,
     deliveries,
+    forecast,
     health,
     lifecycle,
     osmand,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api_keys,
         positions,
         osmand,
+        forecast,
     ):
         app.include_router(module.router)
 
