@@ -206,6 +206,89 @@ def import_tracks(
     )
 
 
+forecast_cli = typer.Typer(help="Arrivals forecast tools.", no_args_is_help=True)
+cli.add_typer(forecast_cli, name="forecast")
+
+
+@forecast_cli.command("backtest")
+def forecast_backtest(
+    site: Annotated[str, typer.Option(help="site code")],
+    days: Annotated[int, typer.Option(min=1, help="days of history to replay (most recent)")] = 14,
+    every_hours: Annotated[int, typer.Option(min=1, help="hours between forecast issues")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Replay the stored history: hourly-arrivals error of the forecast vs same hour last week,
+    at 2 h, 12 h and 24 h ahead."""
+    import json
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from rich.table import Table
+    from sqlmodel import select
+
+    from app.db import get_engine
+    from eta import forecast as fc
+    from models import Delivery, DeliveryStatus, Site, utcnow
+
+    with Session(get_engine()) as session:
+        found = session.exec(select(Site).where(Site.code == site)).first()
+        if found is None:
+            console.print(f"[red]no site with code {site!r}[/red]")
+            raise typer.Exit(1)
+        rows = session.exec(
+            select(Delivery).where(
+                Delivery.site_id == found.id, Delivery.status != DeliveryStatus.cancelled
+            )
+        ).all()
+        history = [
+            fc.HistoricDelivery(
+                delivery_id=str(d.id),
+                supplier_id=str(d.supplier_id),
+                pallets=float(d.pallets),
+                slot_start=d.slot_start_at,
+                slot_end=d.slot_end_at,
+                arrived_at=d.arrived_at,
+                booked_at=d.created_at,
+                departed_at=d.departed_at,
+            )
+            for d in rows
+            if d.arrived_at is not None or d.status == DeliveryStatus.no_show
+        ]
+        tz = ZoneInfo(found.timezone)
+    if not history:
+        console.print("[yellow]no settled deliveries at this site yet[/yellow]")
+        raise typer.Exit(1)
+    moments = [m for d in history for m in (d.arrived_at, d.slot_start) if m is not None]
+    end = min(utcnow(), max(moments))
+    end = end.replace(minute=0, second=0, microsecond=0) - timedelta(hours=25)
+    start = end - timedelta(days=days)
+    issue_times = []
+    moment = start
+    while moment <= end:
+        issue_times.append(moment)
+        moment += timedelta(hours=every_hours)
+    report = fc.backtest(history, issue_times=issue_times, tz=tz)
+    if as_json:
+        console.print_json(json.dumps(report, default=str))
+        return
+    table = Table(title=f"Forecast backtest, site {site}, {len(issue_times)} issues")
+    for column in ("lead", "method", "hours", "MAE trucks", "MAE pallets", "inside 80% band"):
+        table.add_column(column)
+    for method in ("model", "naive"):
+        scores = report[method]
+        assert isinstance(scores, dict)
+        for lead, figures in scores.items():
+            table.add_row(
+                f"{lead} h",
+                method,
+                str(figures["hours"]),
+                f"{figures['mae_trucks']:.2f}",
+                f"{figures['mae_pallets']:.1f}",
+                f"{figures['coverage_80']:.0%}",
+            )
+    console.print(table)
+
+
 def main() -> None:
     try:
         cli()

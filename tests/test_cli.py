@@ -105,3 +105,60 @@ def test_import_gpx_with_progress(database_url: str, engine: Engine) -> None:
             session.exec(delete(Vehicle).where(col(Vehicle.id) == ids[1]))
             session.exec(delete(Supplier).where(col(Supplier.id) == ids[0]))
             session.commit()
+
+
+def test_forecast_backtest_on_stored_history(database_url: str, engine: Engine) -> None:
+    import json
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from models import Delivery, Site
+    from tests.factories import make_site
+
+    rng = random.Random(5)
+    base = datetime(2026, 10, 1, tzinfo=UTC)
+    with Session(engine) as session:
+        site = make_site(session, code=f"BT{os.getpid()}")
+        supplier = make_supplier(session)
+        ids = (site.id, supplier.id)
+        for day in range(21):
+            for hour in (6, 9, 13, 17):
+                slot = base + timedelta(days=day, hours=hour)
+                no_show = rng.random() < 0.1
+                session.add(
+                    Delivery(
+                        site_id=site.id,
+                        supplier_id=supplier.id,
+                        external_ref=f"BT-{day}-{hour}",
+                        slot_start_at=slot,
+                        slot_end_at=slot + timedelta(hours=1),
+                        pallets=10,
+                        status="no_show" if no_show else "completed",
+                        arrived_at=None if no_show else slot + timedelta(minutes=rng.gauss(20, 15)),
+                    )
+                )
+        session.commit()
+    try:
+        result = _inbound(
+            database_url,
+            "forecast",
+            "backtest",
+            "--site",
+            f"BT{os.getpid()}",
+            "--days",
+            "5",
+            "--json",
+        )
+        assert result.returncode == 0, result.stderr + result.stdout
+        report = json.loads(result.stdout)
+        for method in ("model", "naive"):
+            assert set(report[method]) == {"2", "12", "24"}
+            assert report[method]["2"]["hours"] > 0
+        unknown = _inbound(database_url, "forecast", "backtest", "--site", "NOPE")
+        assert unknown.returncode == 1
+    finally:
+        with Session(engine) as session:
+            session.exec(delete(Delivery).where(col(Delivery.site_id) == ids[0]))
+            session.exec(delete(Site).where(col(Site.id) == ids[0]))
+            session.exec(delete(Supplier).where(col(Supplier.id) == ids[1]))
+            session.commit()

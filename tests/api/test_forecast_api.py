@@ -37,7 +37,9 @@ def test_forecast_counts_booked_trucks(client: TestClient, world, busy_site) -> 
     peak = max(rows, key=lambda r: r["trucks"])
     assert abs(datetime.fromisoformat(peak["hour_start"]) - busy_site) <= timedelta(hours=1)
     # Counts are whole trucks: the band holds the integers, the mean may sit above P90 in quiet hours.
-    assert all(r["trucks_p10"] <= r["trucks_p90"] and r["trucks_p10"] <= r["trucks"] + 1e-9 for r in rows)
+    assert all(
+        r["trucks_p10"] <= r["trucks_p90"] and r["trucks_p10"] <= r["trucks"] + 1e-9 for r in rows
+    )
     csv_text = client.get(
         f"/api/v1/sites/{world.site_a.id}/forecast",
         params={"hours": 24, "format": "csv"},
