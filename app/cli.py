@@ -75,8 +75,15 @@ def serve(
         int | None, typer.Option(help="extra port for OsmAnd devices (0 = off)")
     ] = None,
     migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+    scheduler: Annotated[
+        bool, typer.Option("--scheduler/--no-scheduler", help="also run the background jobs")
+    ] = True,
 ) -> None:
-    """Run the API (and dashboard) with uvicorn."""
+    """Run the API (and dashboard) with uvicorn, and the scheduler unless --no-scheduler."""
+    if not scheduler:
+        # Workers are fresh processes: the environment is how they learn it.
+        os.environ["INBOUND_SCHEDULER_ENABLED"] = "false"
+        get_settings.cache_clear()
     settings = get_settings()
     if migrate_first:
         from app.migrations import upgrade
@@ -89,6 +96,28 @@ def serve(
         osmand_port=settings.osmand_port if osmand_port is None else osmand_port,
         log_level=settings.log_level,
     )
+
+
+@cli.command("scheduler")
+def run_scheduler() -> None:
+    """Run only the background jobs (pair with `serve --no-scheduler` to scale out)."""
+    import logging
+    import signal
+    import threading
+
+    from app.db import get_engine
+    from app.scheduler import SchedulerRunner
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    runner = SchedulerRunner(get_engine(), settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runner.start()
+    console.print(f"scheduler started (pid {os.getpid()}); it runs jobs while it holds the lock")
+    stop.wait()
+    runner.stop()
 
 
 @cli.command("create-admin")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,8 +23,8 @@ from app.api.routes import (
 )
 from app.db import get_engine
 from app.errors import install_error_handlers
-from app.jobs import lifecycle as lifecycle_job
 from app.middleware import BodySizeLimit, Metrics, RejectNul
+from app.scheduler import SchedulerRunner
 from app.services.cache import IngestCache
 from app.services.ingest_writer import GroupCommitWriter
 from app.services.retention import ensure_partitions
@@ -54,18 +53,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         writer.start()
         _app.state.position_writer = writer
-        refresher = None
-        if settings.lifecycle_refresh_s > 0:
-            refresher = asyncio.create_task(
-                lifecycle_job.run_forever(
-                    get_engine(settings), interval_s=settings.lifecycle_refresh_s
-                )
-            )
+        runner = None
+        if settings.scheduler_enabled:
+            runner = SchedulerRunner(get_engine(settings), settings)
+            runner.start()
         try:
             yield
         finally:
-            if refresher is not None:
-                refresher.cancel()
+            if runner is not None:
+                runner.stop()
             # Drains the queue: every request already waiting gets its commit.
             writer.stop()
 

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     max_implied_speed_mps: float = Field(default=70.0, gt=0, description="between two fixes")
     # Group commit: requests arriving while a commit runs share the next one.
     ingest_max_group_rows: int = Field(default=20_000, ge=1)
+    scheduler_enabled: bool = Field(
+        default=True, description="run the background jobs in this process (one wins the lock)"
+    )
     lifecycle_refresh_s: float = Field(
         default=15.0, ge=0, description="seconds between GPS lifecycle passes; 0 = off"
     )

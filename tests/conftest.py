@@ -92,7 +92,7 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         environment="test",
         secret_key=TEST_SECRET,
-        lifecycle_refresh_s=0,
+        scheduler_enabled=False,
     )
 
 
