@@ -11,6 +11,7 @@ from app.api.routes import (
     api_keys,
     auth,
     deliveries,
+    eta,
     forecast,
     health,
     lifecycle,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         positions,
         osmand,
         forecast,
+        eta,
     ):
         app.include_router(module.router)
 

@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
+from app.jobs import eta as eta_job
 from app.jobs import lifecycle as lifecycle_job
 from app.jobs import maintenance as maintenance_job
 from app.settings import Settings
@@ -134,6 +135,13 @@ class SchedulerRunner:
                 "interval",
                 seconds=s.lifecycle_refresh_s,
                 id="lifecycle",
+            )
+        if s.eta_refresh_s > 0:
+            self.scheduler.add_job(
+                self._gated("eta", lambda: eta_job.run_once(self.engine)),
+                "interval",
+                seconds=s.eta_refresh_s,
+                id="eta",
             )
         self.scheduler.add_job(
             self._gated("maintenance", lambda: maintenance_job.run_once(self.engine, s)),

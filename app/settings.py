@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = Field(
         default=True, description="run the background jobs in this process (one wins the lock)"
     )
+    eta_refresh_s: float = Field(
+        default=30.0, ge=0, description="seconds between ETA refreshes; 0 = off"
+    )
     lifecycle_refresh_s: float = Field(
         default=15.0, ge=0, description="seconds between GPS lifecycle passes; 0 = off"
     )

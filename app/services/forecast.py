@@ -9,17 +9,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from app.services import eta_serving
 from eta import forecast as fc
 from eta import staffing as st
-from eta.geofence import distance_m
-from models import Delivery, DeliveryStatus, Site, Vehicle
+from models import Delivery, DeliveryStatus, Site
 
 HISTORY = timedelta(days=90)
-# Until the ETA engine serves P10/P50/P90, trucks on the road get a physics spread: road
-# distance ≈ 1.3 × straight line at 45 km/h, and a window from 0.8× to 1.5× the remaining time.
-DETOUR = 1.3
-CRUISE_MPS = 12.5
-P10_FACTOR, P90_FACTOR = 0.8, 1.5
 
 
 def site_shifts(site: Site) -> list[st.Shift]:
@@ -36,22 +31,16 @@ def _trucks_on_road(session: Session, site: Site, now: datetime) -> list[fc.Truc
         Delivery.site_id == site.id, Delivery.status == DeliveryStatus.en_route
     )
     for delivery in session.exec(stmt):
-        vehicle = session.get(Vehicle, delivery.vehicle_id) if delivery.vehicle_id else None
-        if vehicle is not None and vehicle.last_lat is not None and vehicle.last_lon is not None:
-            metres = distance_m(vehicle.last_lat, vehicle.last_lon, site.lat, site.lon) * DETOUR
-            remaining = timedelta(seconds=metres / CRUISE_MPS)
-            p50 = now + remaining
-            p10, p90 = now + remaining * P10_FACTOR, now + remaining * P90_FACTOR
-        else:
-            p50 = max(delivery.slot_start_at, now)
-            p10, p90 = p50 - timedelta(minutes=30), p50 + timedelta(minutes=60)
+        found = eta_serving.estimate(session, delivery=delivery, site=site, now=now)
+        if found is None:
+            continue
         trucks.append(
             fc.TruckOnRoad(
                 delivery_id=str(delivery.id),
                 pallets=float(delivery.pallets),
-                eta_p10=max(p10, now),
-                eta_p50=max(p50, now),
-                eta_p90=max(p90, now),
+                eta_p10=max(found.p10, now),
+                eta_p50=max(found.p50, now),
+                eta_p90=max(found.p90, now),
             )
         )
     return trucks

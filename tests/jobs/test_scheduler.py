@@ -72,3 +72,32 @@ def test_one_active_scheduler_and_takeover(database_url: str, engine: Engine) ->
 def test_maintenance_job_runs(engine: Engine, database_url: str) -> None:
     result = maintenance.run_once(engine, Settings(database_url=database_url, retention_days=90))
     assert set(result) == {"partitions_created", "positions_pruned"}
+
+
+def test_eta_job_logs_a_prediction_per_inbound_delivery(session) -> None:  # noqa: ANN001
+    from datetime import UTC, datetime, timedelta
+
+    from app.services.eta_serving import refresh_all
+    from models import EtaPrediction
+    from tests.factories import make_delivery, make_site, make_supplier, make_vehicle
+
+    site = make_site(session)
+    supplier = make_supplier(session)
+    vehicle = make_vehicle(session, supplier=supplier)
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    delivery = make_delivery(
+        session, supplier=supplier, site=site, vehicle=vehicle, slot_start_at=soon
+    )
+    later = make_delivery(
+        session,
+        supplier=supplier,
+        site=site,
+        vehicle=vehicle,
+        slot_start_at=soon + timedelta(days=3),
+    )
+    now = datetime.now(UTC)
+    assert refresh_all(session, now=now) >= 1
+    from sqlmodel import select
+
+    ids = {p.delivery_id for p in session.exec(select(EtaPrediction)).all()}
+    assert delivery.id in ids and later.id not in ids
