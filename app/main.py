@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api.routes import (
+    alerts,
     api_keys,
     auth,
     deliveries,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         osmand,
         forecast,
         eta,
+        alerts,
     ):
         app.include_router(module.router)
 

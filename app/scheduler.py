@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
+from app.jobs import alerts as alerts_job
 from app.jobs import eta as eta_job
 from app.jobs import lifecycle as lifecycle_job
 from app.jobs import maintenance as maintenance_job
@@ -142,6 +143,12 @@ class SchedulerRunner:
                 "interval",
                 seconds=s.eta_refresh_s,
                 id="eta",
+            )
+            self.scheduler.add_job(
+                self._gated("alerts", lambda: alerts_job.run_once(self.engine)),
+                "interval",
+                seconds=s.eta_refresh_s,
+                id="alerts",
             )
         self.scheduler.add_job(
             self._gated("maintenance", lambda: maintenance_job.run_once(self.engine, s)),

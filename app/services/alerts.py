@@ -1,0 +1,245 @@
+"""Flags on deliveries, opened as alerts with a reason and resolved when they stop holding.
+
+Each flag has an opening and a (looser) closing threshold, so a value hovering at one
+threshold cannot open and resolve an alert on every pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.auth import Principal
+from app.errors import Conflict, Forbidden, NotFound
+from app.services import eta_serving
+from eta.geofence import distance_m
+from models import (
+    ACTIVE_STATUSES,
+    Alert,
+    AlertReason,
+    AlertState,
+    Delivery,
+    DeliveryStatus,
+    Position,
+    Role,
+    Site,
+    Vehicle,
+)
+
+R = AlertReason
+LATE_OPEN, LATE_CLOSE = timedelta(minutes=10), timedelta(minutes=0)
+EARLY_OPEN, EARLY_CLOSE = timedelta(minutes=60), timedelta(minutes=45)
+SILENT_OPEN, SILENT_CLOSE = timedelta(minutes=15), timedelta(minutes=10)
+OFF_COURSE_WINDOW = timedelta(minutes=20)
+OFF_COURSE_OPEN_M, OFF_COURSE_CLOSE_M = 2_000.0, 0.0
+LONG_DWELL_FACTOR, LONG_DWELL_SLACK = 2.0, timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Flag:
+    reason: AlertReason
+    holds: bool | None  # True: open it; False: resolve it; None: inside the hysteresis band
+    severity: str = "warning"
+    message: str = ""
+    details: dict[str, Any] | None = None
+
+
+def _late_flags(
+    delivery: Delivery, found: eta_serving.Estimate | None, now: datetime
+) -> Iterable[Flag]:
+    if found is None or delivery.arrived_at is not None:
+        yield Flag(R.vehicle_late, False)
+        yield Flag(R.early, False)
+        return
+    late_by = found.p50 - delivery.slot_end_at
+    minutes = round(late_by.total_seconds() / 60)
+    holds = True if late_by > LATE_OPEN else (False if late_by <= LATE_CLOSE else None)
+    yield Flag(
+        R.vehicle_late,
+        holds,
+        "critical" if late_by > timedelta(minutes=30) else "warning",
+        f"expected {minutes} min after the slot ends",
+        {"minutes_late": minutes},
+    )
+    early_by = delivery.slot_start_at - found.p90
+    holds = True if early_by > EARLY_OPEN else (False if early_by <= EARLY_CLOSE else None)
+    yield Flag(
+        R.early,
+        holds,
+        "info",
+        f"expected {round(early_by.total_seconds() / 60)} min before the slot",
+    )
+
+
+def _silent_flag(delivery: Delivery, vehicle: Vehicle | None, now: datetime) -> Flag:
+    if delivery.status != DeliveryStatus.en_route or vehicle is None:
+        return Flag(R.vehicle_silent, False)
+    if vehicle.last_fix_at is None:
+        return Flag(R.vehicle_silent, True, message="no fix received yet")
+    quiet = now - vehicle.last_fix_at
+    holds = True if quiet > SILENT_OPEN else (False if quiet <= SILENT_CLOSE else None)
+    return Flag(
+        R.vehicle_silent, holds, message=f"no fix for {round(quiet.total_seconds() / 60)} min"
+    )
+
+
+def _off_course_flag(session: Session, delivery: Delivery, site: Site, now: datetime) -> Flag:
+    if delivery.status != DeliveryStatus.en_route or delivery.vehicle_id is None:
+        return Flag(R.off_course, False)
+    rows = session.exec(
+        select(Position.device_at, Position.lat, Position.lon)
+        .where(Position.vehicle_id == delivery.vehicle_id)
+        .where(Position.device_at >= now - OFF_COURSE_WINDOW, Position.device_at <= now)
+        .order_by(col(Position.device_at))
+    ).all()
+    if len(rows) < 3 or rows[-1][0] - rows[0][0] < OFF_COURSE_WINDOW / 2:
+        return Flag(R.off_course, None)
+    first = distance_m(rows[0][1], rows[0][2], site.lat, site.lon)
+    last = distance_m(rows[-1][1], rows[-1][2], site.lat, site.lon)
+    growth = last - first
+    holds = (
+        True if growth > OFF_COURSE_OPEN_M else (False if growth <= OFF_COURSE_CLOSE_M else None)
+    )
+    return Flag(
+        R.off_course, holds, message=f"{growth / 1000:.1f} km further from the site than 20 min ago"
+    )
+
+
+def _site_flags(delivery: Delivery, site: Site, now: datetime) -> Iterable[Flag]:
+    waiting = (
+        delivery.status == DeliveryStatus.arrived
+        and delivery.arrived_at is not None
+        and delivery.arrived_at <= delivery.slot_end_at
+    )
+    if waiting:
+        assert delivery.arrived_at is not None
+        wait = now - delivery.arrived_at
+        target = timedelta(minutes=site.target_wait_min)
+        holds = True if wait > target else (False if wait <= target * 0.5 else None)
+        yield Flag(
+            R.unloading_queue,
+            holds,
+            "warning",
+            f"on site on time, waiting {round(wait.total_seconds() / 60)} min for a dock",
+            {"kind": "waiting_for_dock"},
+        )
+    else:
+        yield Flag(R.unloading_queue, False)
+    if delivery.status == DeliveryStatus.unloading and delivery.dock_start_at is not None:
+        expected = timedelta(hours=delivery.pallets / site.unloading_rate_pph)
+        limit = expected * LONG_DWELL_FACTOR + LONG_DWELL_SLACK
+        took = now - delivery.dock_start_at
+        yield Flag(
+            R.long_dwell,
+            took > limit,
+            "warning",
+            f"unloading for {round(took.total_seconds() / 60)} min, expected about "
+            f"{round(expected.total_seconds() / 60)}",
+        )
+    else:
+        yield Flag(R.long_dwell, False)
+
+
+def flags_for(session: Session, *, delivery: Delivery, site: Site, now: datetime) -> list[Flag]:
+    vehicle = session.get(Vehicle, delivery.vehicle_id) if delivery.vehicle_id else None
+    found = eta_serving.estimate(session, delivery=delivery, site=site, now=now)
+    return [
+        *_late_flags(delivery, found, now),
+        _silent_flag(delivery, vehicle, now),
+        _off_course_flag(session, delivery, site, now),
+        *_site_flags(delivery, site, now),
+    ]
+
+
+def _open_alerts(session: Session, delivery_id: int) -> dict[str, Alert]:
+    rows = session.exec(
+        select(Alert).where(
+            Alert.delivery_id == delivery_id,
+            col(Alert.state).in_([AlertState.open, AlertState.acknowledged]),
+        )
+    ).all()
+    return {a.reason: a for a in rows}
+
+
+def evaluate(session: Session, *, now: datetime) -> dict[str, int]:
+    """Open, update and resolve alerts for every open delivery; returns counts of changes."""
+    counts = {"opened": 0, "resolved": 0}
+    sites: dict[int, Site] = {}
+    watched = [*ACTIVE_STATUSES]
+    deliveries = session.exec(select(Delivery).where(col(Delivery.status).in_(watched))).all()
+    for delivery in deliveries:
+        assert delivery.id is not None
+        site = sites.get(delivery.site_id) or session.get(Site, delivery.site_id)
+        if site is None:
+            continue
+        sites[delivery.site_id] = site
+        current = _open_alerts(session, delivery.id)
+        for flag in flags_for(session, delivery=delivery, site=site, now=now):
+            alert = current.get(flag.reason)
+            if flag.holds and alert is None:
+                session.add(
+                    Alert(
+                        site_id=delivery.site_id,
+                        delivery_id=delivery.id,
+                        reason=flag.reason,
+                        severity=flag.severity,
+                        message=flag.message,
+                        details=flag.details,
+                        opened_at=now,
+                    )
+                )
+                counts["opened"] += 1
+            elif flag.holds and alert is not None:
+                alert.message, alert.severity, alert.details = (
+                    flag.message,
+                    flag.severity,
+                    flag.details,
+                )
+                session.add(alert)
+            elif flag.holds is False and alert is not None:
+                alert.state, alert.resolved_at = AlertState.resolved, now
+                session.add(alert)
+                counts["resolved"] += 1
+    # Deliveries that closed (completed, cancelled, no-show) take their alerts with them.
+    stale = session.exec(
+        select(Alert)
+        .join(Delivery, col(Delivery.id) == col(Alert.delivery_id))
+        .where(col(Alert.state).in_([AlertState.open, AlertState.acknowledged]))
+        .where(col(Delivery.status).not_in(watched))
+    ).all()
+    for alert in stale:
+        alert.state, alert.resolved_at = AlertState.resolved, now
+        session.add(alert)
+        counts["resolved"] += 1
+    session.commit()
+    return counts
+
+
+def list_for_site(session: Session, *, site: Site, state: str | None, limit: int) -> list[Alert]:
+    stmt = select(Alert).where(Alert.site_id == site.id)
+    if state is not None:
+        stmt = stmt.where(Alert.state == state)
+    return list(session.exec(stmt.order_by(col(Alert.opened_at).desc()).limit(limit)).all())
+
+
+def acknowledge(session: Session, *, principal: Principal, alert_id: int, now: datetime) -> Alert:
+    if principal.kind != "user" or principal.role not in (Role.admin, Role.logistician):
+        raise Forbidden("alerts are acknowledged by logisticians", code="forbidden_role")
+    alert = session.get(Alert, alert_id)
+    if alert is None or not principal.sees_site(alert.site_id):
+        raise NotFound(f"alert {alert_id} not found", code="alert_not_found")
+    if alert.state != AlertState.open:
+        raise Conflict(f"the alert is {alert.state}", code="alert_not_open")
+    alert.state, alert.acknowledged_at, alert.acknowledged_by = (
+        AlertState.acknowledged,
+        now,
+        principal.user_id,
+    )
+    session.add(alert)
+    session.commit()
+    session.refresh(alert)
+    return alert
