@@ -22,6 +22,7 @@ from app.api.routes import (
     suppliers,
     users,
     vehicles,
+    webhooks,
 )
 from app.db import get_engine
 from app.errors import install_error_handlers
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         forecast,
         eta,
         alerts,
+        webhooks,
     ):
         app.include_router(module.router)
 

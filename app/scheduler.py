@@ -24,6 +24,7 @@ from app.jobs import alerts as alerts_job
 from app.jobs import eta as eta_job
 from app.jobs import lifecycle as lifecycle_job
 from app.jobs import maintenance as maintenance_job
+from app.jobs import webhooks as webhooks_job
 from app.settings import Settings
 
 log = logging.getLogger("inbound.scheduler")
@@ -149,6 +150,13 @@ class SchedulerRunner:
                 "interval",
                 seconds=s.eta_refresh_s,
                 id="alerts",
+            )
+        if s.webhook_interval_s > 0:
+            self.scheduler.add_job(
+                self._gated("webhooks", lambda: webhooks_job.run_once(self.engine)),
+                "interval",
+                seconds=s.webhook_interval_s,
+                id="webhooks",
             )
         self.scheduler.add_job(
             self._gated("maintenance", lambda: maintenance_job.run_once(self.engine, s)),

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     eta_refresh_s: float = Field(
         default=30.0, ge=0, description="seconds between ETA refreshes; 0 = off"
     )
+    webhook_interval_s: float = Field(
+        default=10.0, ge=0, description="seconds between webhook delivery passes; 0 = off"
+    )
     lifecycle_refresh_s: float = Field(
         default=15.0, ge=0, description="seconds between GPS lifecycle passes; 0 = off"
     )

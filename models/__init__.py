@@ -13,6 +13,7 @@ from models.site import Site, SiteKind
 from models.supplier import Supplier
 from models.user import Role, User, UserSite
 from models.vehicle import Vehicle
+from models.webhook_event import WebhookEvent
 from models.webhook_subscription import WebhookSubscription
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "User",
     "UserSite",
     "Vehicle",
+    "WebhookEvent",
     "WebhookSubscription",
     "utcnow",
 ]

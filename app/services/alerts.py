@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from app.auth import Principal
 from app.errors import Conflict, Forbidden, NotFound
-from app.services import eta_serving
+from app.services import eta_serving, webhooks
 from eta.geofence import distance_m
 from models import (
     ACTIVE_STATUSES,
@@ -165,6 +165,24 @@ def _open_alerts(session: Session, delivery_id: int) -> dict[str, Alert]:
     return {a.reason: a for a in rows}
 
 
+def _notify(
+    session: Session, event_type: str, delivery: Delivery, reason: str, message: str, now: datetime
+) -> None:
+    webhooks.enqueue(
+        session,
+        event_type=event_type,
+        data={
+            "delivery_id": delivery.id,
+            "external_ref": delivery.external_ref,
+            "reason": reason,
+            "message": message,
+        },
+        supplier_id=delivery.supplier_id,
+        site_id=delivery.site_id,
+        now=now,
+    )
+
+
 def evaluate(session: Session, *, now: datetime) -> dict[str, int]:
     """Open, update and resolve alerts for every open delivery; returns counts of changes."""
     counts = {"opened": 0, "resolved": 0}
@@ -181,6 +199,7 @@ def evaluate(session: Session, *, now: datetime) -> dict[str, int]:
         for flag in flags_for(session, delivery=delivery, site=site, now=now):
             alert = current.get(flag.reason)
             if flag.holds and alert is None:
+                _notify(session, "alert.opened", delivery, flag.reason, flag.message, now)
                 session.add(
                     Alert(
                         site_id=delivery.site_id,
@@ -201,6 +220,7 @@ def evaluate(session: Session, *, now: datetime) -> dict[str, int]:
                 )
                 session.add(alert)
             elif flag.holds is False and alert is not None:
+                _notify(session, "alert.resolved", delivery, flag.reason, alert.message, now)
                 alert.state, alert.resolved_at = AlertState.resolved, now
                 session.add(alert)
                 counts["resolved"] += 1

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from app.services import webhooks
 from eta.geofence import distance_m
 from models import ACTIVE_STATUSES, Delivery, DeliveryStatus, EtaPrediction, Site, Vehicle
 
@@ -22,6 +23,8 @@ P10_FACTOR, P90_FACTOR = 0.8, 1.5
 LATE_GRACE = timedelta(minutes=10)
 # A served ETA younger than this is reused instead of computed and logged again.
 REUSE = timedelta(seconds=60)
+# Subscribers hear of an ETA move only when P50 shifts by more than this.
+ETA_CHANGE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,22 @@ def estimate(session: Session, *, delivery: Delivery, site: Site, now: datetime)
         slot_start=delivery.slot_start_at,
     )
     assert delivery.id is not None
+    if last is not None and abs(fresh.p50 - last.eta_p50_at) > ETA_CHANGE:
+        webhooks.enqueue(
+            session,
+            event_type="eta.changed",
+            data={
+                "delivery_id": delivery.id,
+                "external_ref": delivery.external_ref,
+                "previous_eta_p50_at": last.eta_p50_at.isoformat(),
+                "eta_p10_at": fresh.p10.isoformat(),
+                "eta_p50_at": fresh.p50.isoformat(),
+                "eta_p90_at": fresh.p90.isoformat(),
+            },
+            supplier_id=delivery.supplier_id,
+            site_id=delivery.site_id,
+            now=now,
+        )
     session.add(
         EtaPrediction(
             delivery_id=delivery.id,

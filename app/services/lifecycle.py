@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from app.auth import Principal
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.services import webhooks
 from eta.geofence import FenceRules, Fix, detect
 from models import Delivery, DeliveryEvent, DeliveryStatus, Dock, Position, Role, Site, utcnow
 
@@ -99,6 +100,21 @@ def transition(
     delivery.status = to
     delivery.updated_at = utcnow()
     session.add(delivery)
+    webhooks.enqueue(
+        session,
+        event_type="delivery.status_changed",
+        data={
+            "delivery_id": delivery.id,
+            "external_ref": delivery.external_ref,
+            "from": current.value,
+            "to": to.value,
+            "at": at.isoformat(),
+            "source": source,
+        },
+        supplier_id=delivery.supplier_id,
+        site_id=delivery.site_id,
+        now=min(at, utcnow()),
+    )
     return _event(
         session,
         delivery,
