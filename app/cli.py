@@ -52,6 +52,8 @@ def run_server(
         workers=workers,
         log_level=log_level,
         proxy_headers=True,
+        # Live streams never end by themselves; don't let them hold a restart forever.
+        timeout_graceful_shutdown=10,
     )
     sockets = [_listen(host, port)]
     if osmand_port and osmand_port != port:

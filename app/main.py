@@ -16,6 +16,7 @@ from app.api.routes import (
     forecast,
     health,
     lifecycle,
+    live,
     osmand,
     positions,
     sites,
@@ -26,6 +27,7 @@ from app.api.routes import (
 )
 from app.db import get_engine
 from app.errors import install_error_handlers
+from app.live import PgListener
 from app.middleware import BodySizeLimit, Metrics, RejectNul
 from app.scheduler import SchedulerRunner
 from app.services.cache import IngestCache
@@ -56,6 +58,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         writer.start()
         _app.state.position_writer = writer
+        listener = None
+        if settings.live_enabled and not settings.is_sqlite:
+            listener = PgListener(settings.database_url)
+            listener.start()
         runner = None
         if settings.scheduler_enabled:
             runner = SchedulerRunner(get_engine(settings), settings)
@@ -65,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if runner is not None:
                 runner.stop()
+            if listener is not None:
+                listener.stop()
             # Drains the queue: every request already waiting gets its commit.
             writer.stop()
 
@@ -92,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         eta,
         alerts,
         webhooks,
+        live,
     ):
         app.include_router(module.router)
 

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     eta_refresh_s: float = Field(
         default=30.0, ge=0, description="seconds between ETA refreshes; 0 = off"
     )
+    live_enabled: bool = Field(
+        default=True, description="listen for live events from other processes (PostgreSQL)"
+    )
     webhook_interval_s: float = Field(
         default=10.0, ge=0, description="seconds between webhook delivery passes; 0 = off"
     )

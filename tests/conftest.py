@@ -93,6 +93,7 @@ def settings(database_url: str) -> Settings:
         environment="test",
         secret_key=TEST_SECRET,
         scheduler_enabled=False,
+        live_enabled=False,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app import live
 from app.auth import Principal
 from app.errors import Conflict, Forbidden, NotFound
 from app.services import eta_serving, webhooks
@@ -168,6 +169,18 @@ def _open_alerts(session: Session, delivery_id: int) -> dict[str, Alert]:
 def _notify(
     session: Session, event_type: str, delivery: Delivery, reason: str, message: str, now: datetime
 ) -> None:
+    live.publish(
+        session,
+        site_id=delivery.site_id,
+        kind="alert",
+        data={
+            "event": event_type,
+            "delivery_id": delivery.id,
+            "supplier_id": delivery.supplier_id,
+            "reason": reason,
+            "message": message,
+        },
+    )
     webhooks.enqueue(
         session,
         event_type=event_type,

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from app import live
 from app.services import webhooks
 from eta.geofence import distance_m
 from models import ACTIVE_STATUSES, Delivery, DeliveryStatus, EtaPrediction, Site, Vehicle
@@ -124,6 +125,23 @@ def estimate(session: Session, *, delivery: Delivery, site: Site, now: datetime)
             site_id=delivery.site_id,
             now=now,
         )
+    level = risk(delivery, fresh)
+    live.publish(
+        session,
+        site_id=delivery.site_id,
+        kind="eta",
+        data={
+            "delivery_id": delivery.id,
+            "supplier_id": delivery.supplier_id,
+            "eta_p10_at": fresh.p10.isoformat(),
+            "eta_p50_at": fresh.p50.isoformat(),
+            "eta_p90_at": fresh.p90.isoformat(),
+            "risk": level.level if level else None,
+            "minutes_late": level.minutes_late if level else None,
+            "lat": vehicle.last_lat if vehicle else None,
+            "lon": vehicle.last_lon if vehicle else None,
+        },
+    )
     session.add(
         EtaPrediction(
             delivery_id=delivery.id,

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app import live
 from app.auth import Principal
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.services import webhooks
@@ -72,6 +73,19 @@ def _event(
         details=details,
     )
     session.add(event)
+    live.publish(
+        session,
+        site_id=delivery.site_id,
+        kind="delivery",
+        data={
+            "delivery_id": delivery.id,
+            "supplier_id": delivery.supplier_id,
+            "event": kind,
+            "status": delivery.status,
+            "at": at.isoformat(),
+            "dock_id": delivery.dock_id,
+        },
+    )
     return event
 
 

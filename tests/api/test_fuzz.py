@@ -30,7 +30,12 @@ CHECKS = [
 def test_api_fuzz(app: FastAPI, world, caller: str) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     headers = world.headers[caller]
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # The live stream never ends by design; it has its own test.
+    operations = [
+        op
+        for op in (result.ok() for result in schema.get_all_operations())
+        if not op.path.endswith("/stream")
+    ]
     assert len(operations) > 15
     for operation in operations:
 
