@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import CurrentPrincipal, SiteDep
+from app.api.deps import CurrentPrincipal, SessionDep, SiteDep
 from app.errors import ERROR_RESPONSES
 from app.live import broadcaster
 
@@ -23,7 +23,7 @@ HEARTBEAT_S = 15.0
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def site_stream(
-    site: SiteDep, principal: CurrentPrincipal, request: Request
+    site: SiteDep, principal: CurrentPrincipal, request: Request, session: SessionDep
 ) -> StreamingResponse:
     """`text/event-stream` of the site's live events (`delivery`, `eta`, `alert`); a supplier
     only receives events about its own deliveries. A comment line every 15 s keeps proxies
@@ -32,6 +32,8 @@ async def site_stream(
     site_id = site.id
     only_supplier = principal.supplier_id if principal.is_supplier else None
     queue = broadcaster.subscribe(site_id)
+    # The stream may stay open all shift: give the request's database connection back now.
+    session.close()
 
     async def events() -> AsyncIterator[bytes]:
         try:
