@@ -258,33 +258,16 @@ def forecast_backtest(
     from sqlmodel import select
 
     from app.db import get_engine
+    from app.services.forecast import settled_history
     from eta import forecast as fc
-    from models import Delivery, DeliveryStatus, Site, utcnow
+    from models import Site, utcnow
 
     with Session(get_engine()) as session:
         found = session.exec(select(Site).where(Site.code == site)).first()
         if found is None:
             console.print(f"[red]no site with code {site!r}[/red]")
             raise typer.Exit(1)
-        rows = session.exec(
-            select(Delivery).where(
-                Delivery.site_id == found.id, Delivery.status != DeliveryStatus.cancelled
-            )
-        ).all()
-        history = [
-            fc.HistoricDelivery(
-                delivery_id=str(d.id),
-                supplier_id=str(d.supplier_id),
-                pallets=float(d.pallets),
-                slot_start=d.slot_start_at,
-                slot_end=d.slot_end_at,
-                arrived_at=d.arrived_at,
-                booked_at=d.created_at,
-                departed_at=d.departed_at,
-            )
-            for d in rows
-            if d.arrived_at is not None or d.status == DeliveryStatus.no_show
-        ]
+        history = settled_history(session, site=found, since=None, until=utcnow())
         tz = ZoneInfo(found.timezone)
     if not history:
         console.print("[yellow]no settled deliveries at this site yet[/yellow]")

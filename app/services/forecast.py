@@ -46,11 +46,14 @@ def _trucks_on_road(session: Session, site: Site, now: datetime) -> list[fc.Truc
     return trucks
 
 
-def _history(session: Session, site: Site, now: datetime) -> list[fc.HistoricDelivery]:
+def settled_history(
+    session: Session, *, site: Site, since: datetime | None, until: datetime
+) -> list[fc.HistoricDelivery]:
+    """The site's deliveries whose outcome is known (arrived, or a no-show), for supplier
+    statistics and for replaying forecasts."""
     stmt = select(Delivery).where(
         Delivery.site_id == site.id,
-        Delivery.slot_start_at >= now - HISTORY,
-        Delivery.slot_start_at < now,
+        Delivery.slot_start_at < until,
         col(Delivery.status).in_(
             [
                 DeliveryStatus.completed,
@@ -60,6 +63,8 @@ def _history(session: Session, site: Site, now: datetime) -> list[fc.HistoricDel
             ]
         ),
     )
+    if since is not None:
+        stmt = stmt.where(Delivery.slot_start_at >= since)
     return [
         fc.HistoricDelivery(
             delivery_id=str(d.id),
@@ -68,8 +73,11 @@ def _history(session: Session, site: Site, now: datetime) -> list[fc.HistoricDel
             slot_start=d.slot_start_at,
             slot_end=d.slot_end_at,
             arrived_at=d.arrived_at,
+            booked_at=d.created_at,
+            departed_at=d.departed_at,
         )
         for d in session.exec(stmt)
+        if d.arrived_at is not None or d.status == DeliveryStatus.no_show
     ]
 
 
@@ -92,7 +100,8 @@ def arrivals(session: Session, *, site: Site, now: datetime, hours: int) -> list
         )
         for d in session.exec(booked_stmt)
     ]
-    stats = fc.supplier_stats_from_history(_history(session, site, now), as_of=now)
+    history = settled_history(session, site=site, since=now - HISTORY, until=now)
+    stats = fc.supplier_stats_from_history(history, as_of=now)
     return fc.forecast_arrivals(
         issued_at=now,
         trucks_on_road=_trucks_on_road(session, site, now),

@@ -5,9 +5,6 @@ from __future__ import annotations
 import os
 import queue
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +32,9 @@ from tests.factories import (
     make_supplier,
     make_vehicle,
 )
+from tests.servers import start_server
+
+NO_SCHEDULER = {"INBOUND_SCHEDULER_ENABLED": "false"}
 
 
 @dataclass
@@ -80,40 +80,6 @@ def setup(engine: Engine) -> Iterator[Setup]:
         session.commit()
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _server(database_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _port()
-    env = dict(os.environ, INBOUND_DATABASE_URL=database_url, INBOUND_SCHEDULER_ENABLED="false")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
-
-
 def _listen(url: str, key: str, events: queue.Queue[str], ready: threading.Event) -> None:
     try:
         with httpx.stream("GET", url, headers={"X-API-Key": key}, timeout=30) as response:
@@ -130,12 +96,12 @@ def _listen(url: str, key: str, events: queue.Queue[str], ready: threading.Event
 def test_events_fan_out_to_other_processes_and_stay_scoped(
     database_url: str, engine: Engine, setup: Setup
 ) -> None:
-    listener_proc, listener_base = _server(database_url)
+    listener_proc, listener_base = start_server(database_url, env=NO_SCHEDULER)
     # On SQLite fan-out is within one process; on PostgreSQL the event crosses processes.
     poster_proc, poster_base = (
         (listener_proc, listener_base)
         if database_url.startswith("sqlite")
-        else _server(database_url)
+        else start_server(database_url, env=NO_SCHEDULER)
     )
     try:
         stream_url = f"{listener_base}/api/v1/sites/{setup.site_id}/stream"

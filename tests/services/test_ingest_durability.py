@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +19,7 @@ from sqlmodel import Session, col, select
 from app.services.ingest_writer import GroupCommitWriter
 from models import ApiKey, Position, Supplier, Vehicle
 from tests.factories import make_api_key, make_supplier, make_vehicle, position_row
+from tests.servers import free_port, start_server
 
 
 @dataclass
@@ -79,44 +77,11 @@ def test_group_commit_credits_each_row_once(engine: Engine, tenant: Tenant) -> N
     assert len(stored) == 4 * 2 * 260
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, INBOUND_DATABASE_URL=database_url, INBOUND_ENVIRONMENT="test")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("server did not start")
-
-
 @pytest.mark.slow
 def test_acknowledged_points_survive_sigkill(
     database_url: str, engine: Engine, tenant: Tenant
 ) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/api/v1/positions"
     base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     acked: list[tuple[str, datetime]] = []
@@ -150,7 +115,7 @@ def test_acknowledged_points_survive_sigkill(
                     with lock:
                         acked.extend((device, datetime.fromisoformat(p["ts"])) for p in batch)
 
-    server = _start_server(database_url, port)
+    server, _ = start_server(database_url, port=port)
     threads = [threading.Thread(target=generator, args=(n,)) for n in range(4)]
     for t in threads:
         t.start()
@@ -161,7 +126,7 @@ def test_acknowledged_points_survive_sigkill(
         os.kill(server.pid, signal.SIGKILL)
         server.wait()
         time.sleep(0.5)
-        server = _start_server(database_url, port)
+        server, _ = start_server(database_url, port=port)
         time.sleep(1.5)
     finally:
         stop.set()
