@@ -81,10 +81,25 @@ class UnbookedFlow:
     trucks_by_hour_of_week: tuple[float, ...]
     pallets_mean: float
     pallets_std: float = 0.0
+    # Trucks booked at short notice: mean booked arrivals per local hour of week, and the
+    # booking leads (hours from booking to arrival) seen in history. A forecast hour ℓ hours
+    # ahead expects those of its hour of week that are usually booked less than ℓ ahead —
+    # bookings that do not exist yet when the forecast is made.
+    booked_by_hour_of_week: tuple[float, ...] = ()
+    booking_lead_hours: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.trucks_by_hour_of_week) != HOURS_PER_WEEK:
             raise ValueError("trucks_by_hour_of_week needs 168 entries")
+        if self.booked_by_hour_of_week and len(self.booked_by_hour_of_week) != HOURS_PER_WEEK:
+            raise ValueError("booked_by_hour_of_week needs 168 entries")
+
+    def not_yet_booked_share(self, lead_hours: float) -> float:
+        """Share of booked arrivals whose booking came less than `lead_hours` before."""
+        if not self.booking_lead_hours:
+            return 0.0
+        leads = self.booking_lead_hours
+        return float(np.searchsorted(leads, lead_hours, side="left")) / len(leads)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +236,12 @@ def _unbooked_rates(
     for k in range(rates.size):
         # Only the part of the first hour still ahead of the issue time can bring trucks.
         ahead = (edges[k + 1] - max(edges[k], issued_at)) / HOUR
-        rates[k] = flow.trucks_by_hour_of_week[hour_of_week(edges[k], tz)] * max(ahead, 0.0)
+        how = hour_of_week(edges[k], tz)
+        rate = flow.trucks_by_hour_of_week[how]
+        if flow.booked_by_hour_of_week:
+            lead = (edges[k] + HOUR / 2 - issued_at) / HOUR
+            rate += flow.booked_by_hour_of_week[how] * flow.not_yet_booked_share(lead)
+        rates[k] = rate * max(ahead, 0.0)
     return rates
 
 
@@ -617,7 +637,63 @@ def inputs_at(
             tz=tz,
             weeks=unbooked_weeks,
         )
+    unbooked = _with_short_notice_bookings(
+        unbooked, deliveries, issued_at=issued_at, tz=tz, weeks=unbooked_weeks
+    )
     return ForecastInputs(issued_at, road, booked, stats, prior, unbooked)
+
+
+def _with_short_notice_bookings(
+    flow: UnbookedFlow | None,
+    deliveries: Sequence[HistoricDelivery],
+    *,
+    issued_at: datetime,
+    tz: tzinfo,
+    weeks: int,
+) -> UnbookedFlow | None:
+    """Add to the flow the booked arrivals of the past weeks and how far ahead they were
+    booked, so that hours beyond today's bookings still expect their usual trucks."""
+    settled = [
+        d
+        for d in deliveries
+        if d.slot_start is not None
+        and d.booked_at is not None
+        and d.arrived_at is not None
+        and d.booked_at <= d.arrived_at < issued_at
+    ]
+    if not settled:
+        return flow
+    known = [d.arrived_at for d in settled if d.arrived_at is not None]
+    history = unbooked_flow_from_history(
+        known,
+        pallets=[d.pallets for d in settled],
+        as_of=issued_at,
+        observed_since=min(known),
+        tz=tz,
+        weeks=weeks,
+    )
+    if history is None:
+        return flow
+    leads = sorted(
+        (d.arrived_at - d.booked_at) / HOUR
+        for d in settled
+        if d.arrived_at is not None and d.booked_at is not None
+    )
+    base = flow or UnbookedFlow(
+        trucks_by_hour_of_week=(0.0,) * HOURS_PER_WEEK,
+        pallets_mean=history.pallets_mean,
+        pallets_std=history.pallets_std,
+    )
+    walk_ins = sum(base.trucks_by_hour_of_week) if flow else 0.0
+    booked = sum(history.trucks_by_hour_of_week)
+    share = walk_ins / (walk_ins + booked) if walk_ins + booked > 0 else 0.0
+    return UnbookedFlow(
+        trucks_by_hour_of_week=base.trucks_by_hour_of_week,
+        pallets_mean=share * base.pallets_mean + (1 - share) * history.pallets_mean,
+        pallets_std=max(base.pallets_std if flow else 0.0, history.pallets_std),
+        booked_by_hour_of_week=history.trucks_by_hour_of_week,
+        booking_lead_hours=tuple(leads),
+    )
 
 
 def backtest(

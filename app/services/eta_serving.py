@@ -1,20 +1,30 @@
 """Serving ETAs and slot risk for deliveries, and logging every ETA served.
 
-Until a trained model is active, ETAs come from a physics estimate: road distance taken as
-1.3 × the straight line, at 45 km/h, with a P10–P90 window of 0.8×–1.5× the remaining time.
+ETAs come from the active trained model (see eta_training) for trucks that reported in the
+last 40 minutes. Before a model is active, and for trucks without recent fixes, they come from
+a physics estimate: road distance taken as 1.3 × the straight line, at 45 km/h, with a P10–P90
+window of 0.8×–1.5× the remaining time.
 """
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+import numpy as np
+from sqlalchemy import select as columns_select
 from sqlmodel import Session, col, select
 
 from app import live
-from app.services import webhooks
+from app.services import eta_log, eta_training, routing, webhooks
+from app.services.eta_log import Estimate
+from eta.features import COL, Context, trip_features
 from eta.geofence import distance_m
-from models import ACTIVE_STATUSES, Delivery, DeliveryStatus, EtaPrediction, Site, Vehicle
+from eta.model import EtaModel
+from eta.tracks import Trip
+from models import ACTIVE_STATUSES, Delivery, DeliveryStatus, EtaPrediction, Position, Site, Vehicle
 
 PHYSICS_VERSION = "physics-0"
 DETOUR = 1.3
@@ -26,15 +36,9 @@ LATE_GRACE = timedelta(minutes=10)
 REUSE = timedelta(seconds=60)
 # Subscribers hear of an ETA move only when P50 shifts by more than this.
 ETA_CHANGE = timedelta(minutes=5)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    p10: datetime
-    p50: datetime
-    p90: datetime
-    remaining_m: float | None
-    model_version: str
+# The model looks at a truck's fixes of this long ago onwards (its windows reach 30 min).
+MODEL_WINDOW = timedelta(minutes=40)
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -68,55 +72,165 @@ def physics_estimate(
 
 
 def risk(delivery: Delivery, estimate: Estimate | None) -> Risk | None:
+    return risk_at(arrived_at=delivery.arrived_at, slot_end_at=delivery.slot_end_at, found=estimate)
+
+
+def risk_at(
+    *, arrived_at: datetime | None, slot_end_at: datetime, found: Estimate | None
+) -> Risk | None:
     """on_time when P90 ≤ slot end, late when P50 > slot end + grace, at_risk between."""
-    if delivery.arrived_at is not None:
-        return Risk(
-            "arrived", round((delivery.arrived_at - delivery.slot_end_at).total_seconds() / 60, 1)
-        )
-    if estimate is None:
+    if arrived_at is not None:
+        return Risk("arrived", round((arrived_at - slot_end_at).total_seconds() / 60, 1))
+    if found is None:
         return None
-    minutes = round((estimate.p50 - delivery.slot_end_at).total_seconds() / 60, 1)
-    if estimate.p90 <= delivery.slot_end_at:
+    minutes = round((found.p50 - slot_end_at).total_seconds() / 60, 1)
+    if found.p90 <= slot_end_at:
         return Risk("on_time", minutes)
-    if estimate.p50 > delivery.slot_end_at + LATE_GRACE:
+    if found.p50 > slot_end_at + LATE_GRACE:
         return Risk("late", minutes)
     return Risk("at_risk", minutes)
 
 
-def estimate(session: Session, *, delivery: Delivery, site: Site, now: datetime) -> Estimate | None:
-    """The delivery's current ETA, reusing a fresh logged one, logging a new one otherwise."""
-    if (
-        delivery.status not in (DeliveryStatus.planned, DeliveryStatus.en_route)
-        or delivery.vehicle_id is None
-    ):
-        return None
-    last = session.exec(
-        select(EtaPrediction)
-        .where(EtaPrediction.delivery_id == delivery.id)
-        .order_by(col(EtaPrediction.predicted_at).desc())
-        .limit(1)
-    ).first()
-    if last is not None and now - last.predicted_at < REUSE:
-        return Estimate(
-            last.eta_p10_at, last.eta_p50_at, last.eta_p90_at, last.remaining_m, last.model_version
+def model_estimates(
+    session: Session,
+    model: EtaModel,
+    deliveries: list[Delivery],
+    sites: dict[int, Site],
+    now: datetime,
+) -> dict[int, Estimate]:
+    """The model's ETAs for the deliveries whose truck reported in the last 40 minutes, from
+    one query over those fixes and one prediction for all of them."""
+    vehicle_ids = {d.vehicle_id for d in deliveries if d.vehicle_id is not None}
+    if not vehicle_ids:
+        return {}
+    rows = session.execute(
+        columns_select(
+            col(Position.vehicle_id),
+            col(Position.device_at),
+            col(Position.lat),
+            col(Position.lon),
+            col(Position.speed_mps),
         )
-    vehicle = session.get(Vehicle, delivery.vehicle_id)
-    fresh = physics_estimate(
-        lat=vehicle.last_lat if vehicle else None,
-        lon=vehicle.last_lon if vehicle else None,
-        site=site,
-        now=now,
-        slot_start=delivery.slot_start_at,
-    )
+        .where(col(Position.vehicle_id).in_(vehicle_ids))
+        .where(col(Position.device_at) >= now - MODEL_WINDOW)
+        .where(col(Position.device_at) <= now + CLOCK_SKEW)
+        .order_by(col(Position.vehicle_id), col(Position.device_at))
+    ).all()
+    fixes: dict[int, list[tuple[float, float, float, float]]] = defaultdict(list)
+    for vehicle_id, at, lat, lon, speed in rows:
+        fixes[vehicle_id].append((at.timestamp(), lat, lon, math.nan if speed is None else speed))
+    index = eta_training.serving_index(model)
+    paces = model.info.get("pace_vehicle", {})
+    built: list[tuple[Delivery, Trip, np.ndarray]] = []
+    for d in deliveries:
+        site = sites.get(d.site_id)
+        track = fixes.get(d.vehicle_id or -1)
+        if site is None or not track:
+            continue
+        since = d.departed_at.timestamp() if d.departed_at else -math.inf
+        kept = [f for f in track if f[0] >= since] or track[-1:]
+        arr = np.array(kept)
+        trip = Trip(
+            trip_id=str(d.id),
+            vehicle_id=str(d.vehicle_id),
+            t=arr[:, 0],
+            lat=arr[:, 1],
+            lon=arr[:, 2],
+            speed=arr[:, 3],
+            dest_lat=site.lat,
+            dest_lon=site.lon,
+            arrival_t=math.nan,
+            tz=site.timezone,
+        )
+        features = trip_features(
+            trip, Context(pace_vehicle=paces.get(str(d.vehicle_id), math.nan), tz=site.timezone)
+        )
+        index.observe(trip.lat, trip.lon, trip.t, features[:, COL["speed_now"]])
+        built.append((d, trip, features[-1]))
+    if not built:
+        return {}
+    X = np.stack([row for _, _, row in built])
+    for k, (d, trip, _) in enumerate(built):
+        X[k, COL["elapsed_s"]] = (
+            now.timestamp() - d.departed_at.timestamp() if d.departed_at else math.nan
+        )
+        X[k, [COL["traffic_now"], COL["traffic_usual"], COL["traffic_line"]]] = index.features(
+            float(trip.lat[-1]), float(trip.lon[-1]), now.timestamp(), trip.dest_lat, trip.dest_lon
+        )
+    for name in eta_training.SERVING_HIDDEN:
+        X[:, COL[name]] = np.nan
+    router = routing.client()
+    if router is not None:
+        router.fill(
+            X,
+            np.array([trip.lat[-1] for _, trip, _ in built]),
+            np.array([trip.lon[-1] for _, trip, _ in built]),
+            np.array([trip.dest_lat for _, trip, _ in built]),
+            np.array([trip.dest_lon for _, trip, _ in built]),
+        )
+    p10, p50, p90 = model.predict(X)
+    out = {}
+    for k, (d, trip, _) in enumerate(built):
+        assert d.id is not None
+        base = datetime.fromtimestamp(float(trip.t[-1]), UTC)
+        out[d.id] = Estimate(
+            max(base + timedelta(seconds=float(p10[k])), now),
+            max(base + timedelta(seconds=float(p50[k])), now),
+            max(base + timedelta(seconds=float(p90[k])), now),
+            float(X[k, COL["remaining_m"]]),
+            model.version,
+        )
+    return out
+
+
+def fresh_estimates(
+    session: Session, deliveries: list[Delivery], sites: dict[int, Site], now: datetime
+) -> dict[int, Estimate]:
+    """Model ETAs where the active model can make one, physics for the rest."""
+    model = eta_training.serving_model(session)
+    found = model_estimates(session, model, deliveries, sites, now) if model else {}
+    vehicles = {
+        v.id: v
+        for v in session.exec(
+            select(Vehicle).where(
+                col(Vehicle.id).in_({d.vehicle_id for d in deliveries if d.id not in found})
+            )
+        )
+    }
+    for d in deliveries:
+        assert d.id is not None
+        if d.id in found or d.site_id not in sites:
+            continue
+        vehicle = vehicles.get(d.vehicle_id)
+        found[d.id] = physics_estimate(
+            lat=vehicle.last_lat if vehicle else None,
+            lon=vehicle.last_lon if vehicle else None,
+            site=sites[d.site_id],
+            now=now,
+            slot_start=d.slot_start_at,
+        )
+    return found
+
+
+def _record(
+    session: Session,
+    *,
+    delivery: Delivery,
+    fresh: Estimate,
+    previous_p50: datetime | None,
+    vehicle: Vehicle | None,
+    now: datetime,
+) -> None:
+    """Tell subscribers and live screens about a new ETA, and log it."""
     assert delivery.id is not None
-    if last is not None and abs(fresh.p50 - last.eta_p50_at) > ETA_CHANGE:
+    if previous_p50 is not None and abs(fresh.p50 - previous_p50) > ETA_CHANGE:
         webhooks.enqueue(
             session,
             event_type="eta.changed",
             data={
                 "delivery_id": delivery.id,
                 "external_ref": delivery.external_ref,
-                "previous_eta_p50_at": last.eta_p50_at.isoformat(),
+                "previous_eta_p50_at": previous_p50.isoformat(),
                 "eta_p10_at": fresh.p10.isoformat(),
                 "eta_p50_at": fresh.p50.isoformat(),
                 "eta_p90_at": fresh.p90.isoformat(),
@@ -153,6 +267,35 @@ def estimate(session: Session, *, delivery: Delivery, site: Site, now: datetime)
             model_version=fresh.model_version,
         )
     )
+
+
+def estimate(session: Session, *, delivery: Delivery, site: Site, now: datetime) -> Estimate | None:
+    """The delivery's current ETA, reusing a fresh logged one, logging a new one otherwise."""
+    if (
+        delivery.status not in (DeliveryStatus.planned, DeliveryStatus.en_route)
+        or delivery.vehicle_id is None
+    ):
+        return None
+    last = session.exec(
+        select(EtaPrediction)
+        .where(EtaPrediction.delivery_id == delivery.id)
+        .order_by(col(EtaPrediction.predicted_at).desc())
+        .limit(1)
+    ).first()
+    if last is not None and now - last.predicted_at < REUSE:
+        return Estimate(
+            last.eta_p10_at, last.eta_p50_at, last.eta_p90_at, last.remaining_m, last.model_version
+        )
+    assert delivery.id is not None and site.id is not None
+    fresh = fresh_estimates(session, [delivery], {site.id: site}, now)[delivery.id]
+    _record(
+        session,
+        delivery=delivery,
+        fresh=fresh,
+        previous_p50=last.eta_p50_at if last else None,
+        vehicle=session.get(Vehicle, delivery.vehicle_id),
+        now=now,
+    )
     return fresh
 
 
@@ -173,20 +316,42 @@ def inbound_for_site(
 
 
 def refresh_all(session: Session, *, now: datetime) -> int:
-    """Job body: a fresh ETA (logged) for every delivery on its way."""
-    count = 0
-    sites: dict[int, Site] = {}
-    stmt = select(Delivery).where(
+    """Job body: a fresh ETA (logged) for every delivery on its way, in one batch: a few
+    queries and one model prediction for all of them."""
+    due = (
         col(Delivery.status).in_([DeliveryStatus.planned, DeliveryStatus.en_route]),
         col(Delivery.vehicle_id).is_not(None),
         Delivery.slot_start_at < now + timedelta(hours=24),
     )
-    for delivery in session.exec(stmt).all():
-        site = sites.get(delivery.site_id) or session.get(Site, delivery.site_id)
-        if site is None:
+    recent = eta_log.latest(session, *due, not_before=now - REUSE)
+    deliveries = [d for d in session.exec(select(Delivery).where(*due)).all() if d.id not in recent]
+    if not deliveries:
+        return 0
+    site_ids = {d.site_id for d in deliveries}
+    sites = {s.id: s for s in session.exec(select(Site).where(col(Site.id).in_(site_ids)))}
+    previous = eta_log.latest(session, *due, not_before=datetime.min.replace(tzinfo=UTC))
+    vehicles = {
+        v.id: v
+        for v in session.exec(
+            select(Vehicle).where(col(Vehicle.id).in_({d.vehicle_id for d in deliveries}))
+        )
+    }
+    fresh = fresh_estimates(session, deliveries, sites, now)  # type: ignore[arg-type]
+    count = 0
+    for d in deliveries:
+        assert d.id is not None
+        found = fresh.get(d.id)
+        if found is None:
             continue
-        sites[delivery.site_id] = site
-        if estimate(session, delivery=delivery, site=site, now=now) is not None:
-            count += 1
+        last = previous.get(d.id)
+        _record(
+            session,
+            delivery=d,
+            fresh=found,
+            previous_p50=last.p50 if last else None,
+            vehicle=vehicles.get(d.vehicle_id),
+            now=now,
+        )
+        count += 1
     session.commit()
     return count

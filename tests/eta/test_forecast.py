@@ -345,3 +345,40 @@ def test_backtest_model_beats_naive_and_is_calibrated() -> None:
         assert model[lead]["mae_trucks"] < naive[lead]["mae_trucks"]
         assert 0.6 <= model[lead]["coverage_80"] <= 1.0
         assert abs(model[lead]["bias_trucks"]) < 1.0
+
+
+def test_short_notice_bookings_are_expected_before_they_are_made() -> None:
+    """Every Monday a truck arrives at 10:00, booked two hours before. A forecast made at
+    midnight expects it (its booking does not exist yet); one made at 09:00 with no booking
+    in sight does not (it would have been booked by then)."""
+    from eta.forecast import HistoricDelivery, forecast_arrivals, inputs_at
+
+    monday = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
+    history = [
+        HistoricDelivery(
+            delivery_id=f"d{w}",
+            supplier_id="s",
+            pallets=12.0,
+            slot_start=monday + timedelta(weeks=w, hours=10),
+            slot_end=monday + timedelta(weeks=w, hours=11),
+            arrived_at=monday + timedelta(weeks=w, hours=10, minutes=10),
+            booked_at=monday + timedelta(weeks=w, hours=8, minutes=10),
+        )
+        for w in range(4)
+    ]
+    week5 = monday + timedelta(weeks=4)
+
+    def at_ten(issued: datetime) -> float:
+        inputs = inputs_at(history, issued_at=issued)
+        hours = forecast_arrivals(
+            issued_at=issued,
+            booked=inputs.booked,
+            supplier_stats=inputs.supplier_stats,
+            unbooked=inputs.unbooked,
+            prior=inputs.prior,
+            hours=14,
+        )
+        return next(h.trucks for h in hours if h.hour_start == week5 + timedelta(hours=10))
+
+    assert at_ten(week5) == pytest.approx(1.0, abs=0.05)
+    assert at_ten(week5 + timedelta(hours=9)) == pytest.approx(0.0, abs=0.05)

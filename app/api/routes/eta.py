@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from app.api.deps import CurrentPrincipal, DeliveryDep, SessionDep, SiteDep
-from app.errors import ERROR_RESPONSES, Forbidden
-from app.services import eta_serving
+from app.api.deps import CurrentPrincipal, DeliveryDep, QueryId, SessionDep, SiteDep
+from app.errors import ERROR_RESPONSES, Forbidden, InvalidInput
+from app.services import eta_accuracy, eta_serving
 from models import Delivery, Site, utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["eta"], responses=ERROR_RESPONSES)
@@ -70,3 +71,58 @@ def site_inbound(
     return [
         _public(d, e) for d, e in eta_serving.inbound_for_site(session, site=site, now=utcnow())
     ]
+
+
+class AccuracyMetrics(BaseModel):
+    n: int
+    mae_min: float | None = None
+    median_ae_min: float | None = None
+    p90_ae_min: float | None = None
+    mape_pct: float | None = None
+    coverage_p10_p90: float | None = None
+
+
+class AccuracyRow(BaseModel):
+    group: str
+    id: int
+    code: str
+    name: str
+    all: AccuracyMetrics
+    by_horizon: dict[str, AccuracyMetrics]
+
+
+@router.get("/eta/accuracy", response_model=list[AccuracyRow])
+def eta_accuracy_report(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    arrived_from: Annotated[
+        datetime | None, Query(alias="from", description="arrivals from (default: 7 days ago)")
+    ] = None,
+    arrived_to: Annotated[
+        datetime | None, Query(alias="to", description="arrivals before (default: now)")
+    ] = None,
+    group_by: Literal["site", "supplier"] = "site",
+    site_id: QueryId = None,
+    supplier_id: QueryId = None,
+) -> list[dict[str, Any]]:
+    """Accuracy of the ETAs served, after arrival: for deliveries that arrived in the period,
+    every ETA logged before arrival scored against the actual arrival — MAE, median and p90
+    absolute error (minutes), MAPE and P10–P90 coverage, overall and by horizon (0–15, 15–30,
+    30–60, 60–120, 120+ minutes before arrival). Suppliers see their own deliveries, staff
+    their sites'."""
+    now = utcnow()
+    arrived_to = arrived_to or now
+    arrived_from = arrived_from or arrived_to - timedelta(days=7)
+    if arrived_from.tzinfo is None or arrived_to.tzinfo is None:
+        raise InvalidInput("from and to must carry a time zone", code="invalid_period")
+    if arrived_to <= arrived_from:
+        raise InvalidInput("to must be after from", code="invalid_period")
+    return eta_accuracy.accuracy(
+        session,
+        principal=principal,
+        arrived_from=arrived_from,
+        arrived_to=arrived_to,
+        group_by=group_by,
+        site_id=site_id,
+        supplier_id=supplier_id,
+    )
