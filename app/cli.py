@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from sqlmodel import Session
 
+from app.cli_eta import eta_cli
+from app.cli_sim import sim_cli
 from app.settings import get_settings
 
 cli = typer.Typer(help="Inbound: supplier truck ETAs and supply visibility.", no_args_is_help=True)
@@ -156,13 +158,33 @@ def create_admin(
 
 @cli.command()
 def demo(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
+    host: Annotated[str, typer.Option(help="interface to serve on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
+    speed: Annotated[
+        float, typer.Option(min=1, help="live trucks run this many times faster")
+    ] = 1.0,
+    seed: Annotated[int, typer.Option(help="simulator seed")] = 1,
+    weeks: Annotated[float, typer.Option(min=0, help="weeks of simulated history")] = 3.0,
+    fresh: Annotated[bool, typer.Option(help="start from an empty SQLite file")] = False,
+    train: Annotated[bool, typer.Option(help="train the first ETA model on the history")] = True,
+    duration: Annotated[
+        float | None, typer.Option(min=1, help="stop after N seconds (default: until Ctrl-C)")
+    ] = None,
 ) -> None:
-    """Migrate a local SQLite database, seed a demo and serve the dashboard."""
+    """Seed a demo database with simulated history, train the ETA model, serve the dashboard
+    and drive live simulated trucks at it until Ctrl-C."""
     from app.demo import run_demo
 
-    run_demo(host=host, port=port)
+    run_demo(
+        host=host,
+        port=port,
+        speed=speed,
+        seed_value=seed,
+        fresh=fresh,
+        weeks=weeks,
+        duration_s=duration,
+        train=train,
+    )
 
 
 @cli.command("import")
@@ -239,6 +261,8 @@ def import_tracks(
 
 forecast_cli = typer.Typer(help="Arrivals forecast tools.", no_args_is_help=True)
 cli.add_typer(forecast_cli, name="forecast")
+cli.add_typer(sim_cli, name="simulate")
+cli.add_typer(eta_cli, name="eta")
 
 
 @forecast_cli.command("backtest")

@@ -54,7 +54,21 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # Writers that read first (the background jobs) begin IMMEDIATE: a deferred
+        # transaction that reads and then writes while another connection committed cannot
+        # wait for the lock in WAL mode and fails at once with "database is locked".
+        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(SQLITE_BEGIN, '')}")
+
+
+SQLITE_BEGIN = "sqlite_begin"
+
+
+def writer_engine(engine: Engine) -> Engine:
+    """The engine for short read-then-write jobs: on SQLite their transactions take the write
+    lock when they begin (waiting for it up to the busy timeout); elsewhere unchanged."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
 
 
 def get_engine(settings: Settings | None = None) -> Engine:

@@ -67,26 +67,48 @@ def publish(session: Session, *, site_id: int, kind: str, data: dict[str, Any]) 
     if len(body) > MAX_PAYLOAD:
         log.warning("live event %s too large to publish", kind)
         return
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        # NOTIFY is transactional: listeners hear it at commit, never after a rollback.
-        session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": body})
-        return
-    pending: list[dict[str, Any]] = session.info.setdefault("live_pending", [])
-    pending.append(orjson.loads(body))
+    pending: list[str] = session.info.setdefault("live_pending", [])
+    pending.append(body)
     if not session.info.get("live_hooked"):
         session.info["live_hooked"] = True
-        event.listen(session, "after_commit", _flush_local)
+        if session.get_bind().dialect.name == "postgresql":
+            event.listen(session, "before_commit", _notify_pg)
+        else:
+            event.listen(session, "after_commit", _flush_local)
         event.listen(session, "after_rollback", _drop_local)
 
 
+def _notify_pg(session: Any) -> None:
+    """NOTIFY is transactional: sent just before commit, listeners hear it only if the commit
+    succeeds. Events go out as JSON arrays packed up to the payload limit, so a refresh of
+    thousands of trucks costs a few hundred NOTIFYs, not one each."""
+    bodies: list[str] = session.info.pop("live_pending", [])
+    batch: list[str] = []
+    size = 2
+    for body in [*bodies, None]:
+        if body is None or size + len(body) + 1 > MAX_PAYLOAD:
+            if batch:
+                payload = "[" + ",".join(batch) + "]"
+                session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": payload})
+            batch, size = [], 2
+        if body is not None:
+            batch.append(body)
+            size += len(body) + 1
+
+
 def _flush_local(session: Any) -> None:
-    for message in session.info.pop("live_pending", []):
-        broadcaster.publish(message)
+    for body in session.info.pop("live_pending", []):
+        broadcaster.publish(orjson.loads(body))
 
 
 def _drop_local(session: Any) -> None:
     session.info.pop("live_pending", None)
+
+
+def _received(payload: str) -> None:
+    parsed = orjson.loads(payload)
+    for message in parsed if isinstance(parsed, list) else [parsed]:
+        broadcaster.publish(message)
 
 
 class PgListener:
@@ -112,7 +134,7 @@ class PgListener:
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
                             with contextlib.suppress(ValueError):
-                                broadcaster.publish(orjson.loads(note.payload))
+                                _received(note.payload)
             except psycopg.Error:
                 log.warning("live listener lost its connection; reconnecting")
                 self._stop.wait(2.0)

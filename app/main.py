@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from app.api.routes import (
     alerts,
     api_keys,
     auth,
+    board,
     deliveries,
     eta,
     forecast,
@@ -34,6 +36,8 @@ from app.services.cache import IngestCache
 from app.services.ingest_writer import GroupCommitWriter
 from app.services.retention import ensure_partitions
 from app.settings import Settings, get_settings
+from app.web import pages
+from app.web.pages import WEB_DIR
 from models import utcnow
 
 DESCRIPTION = """
@@ -101,8 +105,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         alerts,
         webhooks,
         live,
+        board,
+        pages,
     ):
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RejectNul)

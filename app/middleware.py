@@ -27,14 +27,15 @@ class _BodyTooLarge(HTTPException):
         super().__init__(status_code=413, detail=f"request body exceeds {limit} bytes")
 
 
-async def _send_413(send: Send, limit: int) -> None:
-    body = orjson.dumps(
-        error_body("payload_too_large", f"request body exceeds {limit} bytes", {"limit": limit})
-    )
+async def _send_error(
+    send: Send, status: int, code: str, message: str, details: Any = None
+) -> None:
+    """Answer from middleware, before any route, in the one error shape."""
+    body = orjson.dumps(error_body(code, message, details))
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
@@ -42,6 +43,12 @@ async def _send_413(send: Send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def _send_413(send: Send, limit: int) -> None:
+    await _send_error(
+        send, 413, "payload_too_large", f"request body exceeds {limit} bytes", {"limit": limit}
+    )
 
 
 class BodySizeLimit:
@@ -127,16 +134,6 @@ class RejectNul:
         if scope["type"] == "http":
             raw = scope.get("query_string", b"") + scope.get("raw_path", b"")
             if b"%00" in raw or b"\x00" in raw or "\x00" in scope.get("path", ""):
-                body = orjson.dumps(
-                    error_body("invalid_character", "NUL characters are not accepted")
-                )
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 422,
-                        "headers": [(b"content-type", b"application/json")],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                await _send_error(send, 422, "invalid_character", "NUL characters are not accepted")
                 return
         await self.app(scope, receive, send)

@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
+from app.db import writer_engine
 from app.jobs import alerts as alerts_job
 from app.jobs import eta as eta_job
 from app.jobs import lifecycle as lifecycle_job
@@ -98,7 +99,10 @@ class SchedulerRunner:
     """APScheduler with every job gated on holding the leader lock."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.engine = engine
+        # Jobs are short read-then-write passes; retraining reads for minutes and keeps the
+        # plain engine so that it never holds the SQLite write lock while it thinks.
+        self.engine = writer_engine(engine)
+        self.plain_engine = engine
         self.settings = settings
         self.lock = LeaderLock(engine)
         self.scheduler = BackgroundScheduler(
@@ -150,6 +154,21 @@ class SchedulerRunner:
                 "interval",
                 seconds=s.eta_refresh_s,
                 id="alerts",
+            )
+        if s.eta_retrain_hour_utc >= 0:
+            self.scheduler.add_job(
+                self._gated("eta_retrain", lambda: eta_job.retrain(self.plain_engine)),
+                "cron",
+                hour=s.eta_retrain_hour_utc,
+                minute=17,
+                id="eta_retrain",
+            )
+        if s.forecast_refresh_s > 0:
+            self.scheduler.add_job(
+                self._gated("site_queues", lambda: alerts_job.run_site_queues(self.engine)),
+                "interval",
+                seconds=s.forecast_refresh_s,
+                id="site_queues",
             )
         if s.webhook_interval_s > 0:
             self.scheduler.add_job(

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     model_dir: Path = Field(default=Path("models_store"), description="trained ETA models")
     routing_url: str | None = Field(default=None, description="OSRM-compatible routing server")
+    map_tile_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="dashboard map tiles ({z}/{x}/{y}); empty for no tiles",
+    )
     osmand_port: int | None = Field(default=5055, description="dedicated OsmAnd/Traccar port")
     log_level: str = "info"
     # Ingestion validation; thresholds are for road trucks, with headroom for GPS glitches.
@@ -53,6 +57,12 @@ class Settings(BaseSettings):
     )
     webhook_interval_s: float = Field(
         default=10.0, ge=0, description="seconds between webhook delivery passes; 0 = off"
+    )
+    eta_retrain_hour_utc: int = Field(
+        default=3, ge=-1, le=23, description="hour (UTC) of the daily ETA retraining; -1 = off"
+    )
+    forecast_refresh_s: float = Field(
+        default=300.0, ge=0, description="seconds between site queue forecasts; 0 = off"
     )
     lifecycle_refresh_s: float = Field(
         default=15.0, ge=0, description="seconds between GPS lifecycle passes; 0 = off"

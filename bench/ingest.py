@@ -33,7 +33,9 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-PG_ADMIN = os.environ.get("INBOUND_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "INBOUND_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 VEHICLES = 1000
 BATCH = 500
 
@@ -80,9 +82,22 @@ def seed(url: str) -> str:
 
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, INBOUND_DATABASE_URL=url, INBOUND_LOG_LEVEL="warning", INBOUND_OSMAND_PORT="0")
-    cmd = [sys.executable, "-c", "from app.cli import main; main()", "serve", "--no-migrate",
-           "--port", str(port), "--workers", str(workers), "--osmand-port", "0"]
+    env = dict(
+        os.environ, INBOUND_DATABASE_URL=url, INBOUND_LOG_LEVEL="warning", INBOUND_OSMAND_PORT="0"
+    )
+    cmd = [
+        sys.executable,
+        "-c",
+        "from app.cli import main; main()",
+        "serve",
+        "--no-migrate",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--osmand-port",
+        "0",
+    ]
     log = open(Path(tempfile.gettempdir()) / "inbound-bench-server.log", "ab")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
     for _ in range(300):
@@ -98,7 +113,9 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
 def peak_rss_mb(root_pid: int) -> float:
     pids = [root_pid]
     try:
-        children = subprocess.run(["pgrep", "-P", str(root_pid)], capture_output=True, text=True).stdout.split()
+        children = subprocess.run(
+            ["pgrep", "-P", str(root_pid)], capture_output=True, text=True
+        ).stdout.split()
         pids += [int(p) for p in children]
     except FileNotFoundError:
         pass
@@ -122,18 +139,22 @@ def make_batches(n_batches: int, start: datetime) -> list[bytes]:
             k = b * BATCH + i
             vehicle = k % VEHICLES
             step = k // VEHICLES
-            points.append({
-                "device_id": f"bench-{vehicle}",
-                "ts": (start + timedelta(seconds=step)).isoformat(),
-                "lat": 55.0 + vehicle * 0.001 + step * 1e-5,
-                "lon": 37.0 + step * 1e-5,
-                "speed_mps": 10.0,
-            })
+            points.append(
+                {
+                    "device_id": f"bench-{vehicle}",
+                    "ts": (start + timedelta(seconds=step)).isoformat(),
+                    "lat": 55.0 + vehicle * 0.001 + step * 1e-5,
+                    "lon": 37.0 + step * 1e-5,
+                    "speed_mps": 10.0,
+                }
+            )
         bodies.append(orjson.dumps({"positions": points}))
     return bodies
 
 
-async def batch_load(port: int, key: str, bodies: list[bytes], seconds: float, clients: int = 8) -> tuple[int, float]:
+async def batch_load(
+    port: int, key: str, bodies: list[bytes], seconds: float, clients: int = 8
+) -> tuple[int, float]:
     url = f"http://127.0.0.1:{port}/api/v1/positions"
     headers = {"X-API-Key": key, "content-type": "application/json"}
     accepted = 0
@@ -179,18 +200,40 @@ def osmand_load(port: int, key: str, seconds: int) -> str:
     script = Path(tempfile.mkdtemp()) / "osmand.lua"
     script.write_text(WRK_SCRIPT % (base, VEHICLES, VEHICLES, key))
     out = subprocess.run(
-        ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}"],
-        capture_output=True, text=True,
+        [
+            "wrk",
+            "-t2",
+            "-c64",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
     ).stdout
     lines = [line.strip() for line in out.splitlines()]
-    keep = [line for line in lines if line.startswith(("50%", "99%", "Requests/sec", "Non-2xx", "Socket errors"))]
+    keep = [
+        line
+        for line in lines
+        if line.startswith(("50%", "99%", "Requests/sec", "Non-2xx", "Socket errors"))
+    ]
     return "; ".join(keep)
 
 
 def raw_copy_rate(url: str, rows: int) -> float:
     start_at = datetime.now(UTC) - timedelta(days=20)
     data = [
-        (1 + (k % VEHICLES), start_at + timedelta(seconds=k // VEHICLES), start_at, 55.0, 37.0, 10.0, "copy")
+        (
+            1 + (k % VEHICLES),
+            start_at + timedelta(seconds=k // VEHICLES),
+            start_at,
+            55.0,
+            37.0,
+            10.0,
+            "copy",
+        )
         for k in range(rows)
     ]
     if url.startswith("sqlite"):
@@ -201,8 +244,18 @@ def raw_copy_rate(url: str, rows: int) -> float:
         t = time.perf_counter()
         conn.executemany(
             "INSERT INTO position (vehicle_id, device_at, received_at, lat, lon, speed_mps, source) VALUES (?,?,?,?,?,?,?)",
-            [(v, d.replace(tzinfo=None).isoformat(" "), r.replace(tzinfo=None).isoformat(" "), la, lo, s, src)
-             for v, d, r, la, lo, s, src in data],
+            [
+                (
+                    v,
+                    d.replace(tzinfo=None).isoformat(" "),
+                    r.replace(tzinfo=None).isoformat(" "),
+                    la,
+                    lo,
+                    s,
+                    src,
+                )
+                for v, d, r, la, lo, s, src in data
+            ],
         )
         conn.commit()
         elapsed = time.perf_counter() - t
@@ -211,7 +264,9 @@ def raw_copy_rate(url: str, rows: int) -> float:
     with psycopg.connect(url) as conn:
         t = time.perf_counter()
         with conn.cursor().copy(
-            sql.SQL("COPY position (vehicle_id, device_at, received_at, lat, lon, speed_mps, source) FROM STDIN")
+            sql.SQL(
+                "COPY position (vehicle_id, device_at, received_at, lat, lon, speed_mps, source) FROM STDIN"
+            )
         ) as copy:
             for row in data:
                 copy.write_row(row)
@@ -235,19 +290,25 @@ def run(kind: str, seconds: int, workers: int) -> None:
         server.wait(timeout=30)
     copy_rate = raw_copy_rate(url, max(accepted, 50_000))
     print(f"\n== {kind} ({workers} uvicorn workers, loopback, {os.cpu_count()} cores) ==")
-    print(f"batch ingest (batches of {BATCH}, 8 clients): {batch_rate:,.0f} positions/s ({accepted:,} in {elapsed:.1f} s)")
+    print(
+        f"batch ingest (batches of {BATCH}, 8 clients): {batch_rate:,.0f} positions/s ({accepted:,} in {elapsed:.1f} s)"
+    )
     print(f"OsmAnd single-point, 64 connections: {osmand}")
-    print(f"raw bulk load into the same table: {copy_rate:,.0f} rows/s; API batch rate = {batch_rate / copy_rate:.0%} of it")
+    print(
+        f"raw bulk load into the same table: {copy_rate:,.0f} rows/s; API batch rate = {batch_rate / copy_rate:.0%} of it"
+    )
     print(f"peak RSS of server processes: {rss:,.0f} MB")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
+    for kind in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
         run(kind, args.seconds, args.workers)
 
 

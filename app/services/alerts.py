@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -17,6 +18,8 @@ from app import live
 from app.auth import Principal
 from app.errors import Conflict, Forbidden, NotFound
 from app.services import eta_serving, webhooks
+from app.services import forecast as forecast_service
+from eta import staffing as st
 from eta.geofence import distance_m
 from models import (
     ACTIVE_STATUSES,
@@ -37,6 +40,8 @@ EARLY_OPEN, EARLY_CLOSE = timedelta(minutes=60), timedelta(minutes=45)
 SILENT_OPEN, SILENT_CLOSE = timedelta(minutes=15), timedelta(minutes=10)
 OFF_COURSE_WINDOW = timedelta(minutes=20)
 OFF_COURSE_OPEN_M, OFF_COURSE_CLOSE_M = 2_000.0, 0.0
+# A site-wide queue is foreseen over this many hours, with every dock staffed.
+QUEUE_LOOKAHEAD_HOURS = 4
 LONG_DWELL_FACTOR, LONG_DWELL_SLACK = 2.0, timedelta(minutes=15)
 
 
@@ -276,3 +281,117 @@ def acknowledge(session: Session, *, principal: Principal, alert_id: int, now: d
     session.commit()
     session.refresh(alert)
     return alert
+
+
+def _site_queue_flag(session: Session, site: Site, now: datetime) -> Flag:
+    """Will arrivals in the next hours outrun the docks, even with every dock staffed?"""
+    hours = forecast_service.arrivals(session, site=site, now=now, hours=QUEUE_LOOKAHEAD_HOURS)
+    waiting_now = len(
+        session.exec(
+            select(Delivery.id).where(
+                Delivery.site_id == site.id, Delivery.status == DeliveryStatus.arrived
+            )
+        ).all()
+    )
+    queue = st.simulate_yard(
+        hours,
+        docks=site.dock_count,
+        crews_per_hour=[site.dock_count] * len(hours),
+        rate_per_crew=site.unloading_rate_pph,
+        initial_in_yard=waiting_now,
+    )
+    target = site.target_wait_min
+    worst = max(queue, key=lambda q: q.mean_wait_minutes)
+    wait = worst.mean_wait_minutes
+    holds = True if wait > target else (False if wait <= target * 0.5 else None)
+    # Name the hour the queue starts to form, not the hour it peaks.
+    first = next((q for q in queue if q.mean_wait_minutes > target), worst)
+    local = first.hour_start.astimezone(ZoneInfo(site.timezone)).strftime("%H:%M")
+    return Flag(
+        R.unloading_queue,
+        holds,
+        "warning",
+        f"arrivals from {local} exceed dock capacity: about {first.arrivals:.1f} trucks that "
+        f"hour; up to {worst.mean_waiting:.1f} trucks waiting and {wait:.0f} min expected "
+        f"wait with all {site.dock_count} docks working",
+        {
+            "kind": "forecast_capacity",
+            "hour_start": first.hour_start.isoformat(),
+            "expected_trucks": round(first.arrivals, 2),
+            "expected_waiting": round(worst.mean_waiting, 2),
+            "expected_wait_min": round(wait, 1),
+        },
+    )
+
+
+def evaluate_site_queues(session: Session, *, now: datetime) -> dict[str, int]:
+    """Site-wide `unloading_queue` alerts from the arrivals forecast (no delivery attached):
+    opened when the next hours' arrivals make the expected wait exceed the site's target
+    even with every dock working, resolved when it falls under half of it."""
+    counts = {"opened": 0, "resolved": 0}
+    busy_sites = session.exec(
+        select(Delivery.site_id).where(col(Delivery.status).in_(ACTIVE_STATUSES)).distinct()
+    ).all()
+    for site_id in busy_sites:
+        site = session.get(Site, site_id)
+        if site is None:
+            continue
+        flag = _site_queue_flag(session, site, now)
+        alert = session.exec(
+            select(Alert).where(
+                Alert.site_id == site_id,
+                col(Alert.delivery_id).is_(None),
+                Alert.reason == R.unloading_queue,
+                col(Alert.state).in_([AlertState.open, AlertState.acknowledged]),
+            )
+        ).first()
+        if flag.holds and alert is None:
+            _notify_site(session, "alert.opened", site_id, flag.message, now)
+            session.add(
+                Alert(
+                    site_id=site_id,
+                    reason=flag.reason,
+                    severity=flag.severity,
+                    message=flag.message,
+                    details=flag.details,
+                    opened_at=now,
+                )
+            )
+            counts["opened"] += 1
+        elif flag.holds and alert is not None:
+            alert.message, alert.details = flag.message, flag.details
+            session.add(alert)
+        elif flag.holds is False and alert is not None:
+            _notify_site(session, "alert.resolved", site_id, alert.message, now)
+            alert.state, alert.resolved_at = AlertState.resolved, now
+            session.add(alert)
+            counts["resolved"] += 1
+    # Sites with nothing left coming resolve their forecast alerts too.
+    for alert in session.exec(
+        select(Alert).where(
+            col(Alert.delivery_id).is_(None),
+            Alert.reason == R.unloading_queue,
+            col(Alert.state).in_([AlertState.open, AlertState.acknowledged]),
+            col(Alert.site_id).not_in(busy_sites or [-1]),
+        )
+    ).all():
+        alert.state, alert.resolved_at = AlertState.resolved, now
+        session.add(alert)
+        counts["resolved"] += 1
+    session.commit()
+    return counts
+
+
+def _notify_site(
+    session: Session, event_type: str, site_id: int, message: str, now: datetime
+) -> None:
+    data = {"event": event_type, "reason": R.unloading_queue.value, "message": message}
+    live.publish(session, site_id=site_id, kind="alert", data={**data, "delivery_id": None})
+    webhooks.enqueue(
+        session,
+        event_type=event_type,
+        data={**data, "site_id": site_id},
+        supplier_id=None,
+        site_id=site_id,
+        now=now,
+    )

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.errors import Conflict
+from app.errors import Conflict, InvalidInput
 
 T = TypeVar("T", bound=SQLModel)
 
@@ -23,7 +23,16 @@ def paginate(
 
 
 def apply_update(obj: SQLModel, changes: SQLModel, *, skip: frozenset[str] = frozenset()) -> None:
+    """Set the fields the caller sent; null for a column that cannot be null is a 422 and
+    changes nothing."""
     data = changes.model_dump(exclude_unset=True)
+    columns = getattr(obj, "__table__").columns  # noqa: B009 - SQLModel tables only
+    refused = [f for f, v in data.items() if v is None and f in columns and not columns[f].nullable]
+    if refused:
+        raise InvalidInput(
+            f"{', '.join(sorted(refused))} cannot be null; leave a field out to keep it",
+            code="validation_error",
+        )
     for field, value in data.items():
         if field in skip:
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -29,13 +30,17 @@ def get(session: Session, *, principal: Principal, delivery_id: int) -> Delivery
     return delivery
 
 
-def scoped(stmt: SelectOfScalar[Delivery], principal: Principal) -> SelectOfScalar[Delivery]:
+def visible_criteria(principal: Principal) -> list[Any]:
     """Only the deliveries the caller may see: a supplier its own, staff their sites'."""
     if principal.is_supplier:
-        return stmt.where(Delivery.supplier_id == principal.supplier_id)
+        return [Delivery.supplier_id == principal.supplier_id]
     if principal.site_ids is not None:
-        return stmt.where(col(Delivery.site_id).in_(principal.site_ids or {-1}))
-    return stmt
+        return [col(Delivery.site_id).in_(principal.site_ids or {-1})]
+    return []
+
+
+def scoped(stmt: SelectOfScalar[Delivery], principal: Principal) -> SelectOfScalar[Delivery]:
+    return stmt.where(*visible_criteria(principal))
 
 
 def list_visible(

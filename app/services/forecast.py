@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,12 +10,14 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from app.services import eta_serving
+from app.services import eta_log, eta_serving
 from eta import forecast as fc
 from eta import staffing as st
 from models import Delivery, DeliveryStatus, Site
 
 HISTORY = timedelta(days=90)
+# A served ETA older than this is not trusted for the forecast; a fresh one is made.
+SERVED_ETA_MAX_AGE = timedelta(minutes=5)
 
 
 def site_shifts(site: Site) -> list[st.Shift]:
@@ -26,12 +29,16 @@ def site_shifts(site: Site) -> list[st.Shift]:
 
 
 def _trucks_on_road(session: Session, site: Site, now: datetime) -> list[fc.TruckOnRoad]:
+    """Trucks on their way with their ETA window: the refresh job's latest served ETA, or a
+    fresh estimate for a truck it has not served lately."""
+    on_road = (Delivery.site_id == site.id, Delivery.status == DeliveryStatus.en_route)
+    served = eta_log.latest(session, *on_road, not_before=now - SERVED_ETA_MAX_AGE)
     trucks = []
-    stmt = select(Delivery).where(
-        Delivery.site_id == site.id, Delivery.status == DeliveryStatus.en_route
-    )
-    for delivery in session.exec(stmt):
-        found = eta_serving.estimate(session, delivery=delivery, site=site, now=now)
+    for delivery in session.exec(select(Delivery).where(*on_road)):
+        assert delivery.id is not None
+        found = served.get(delivery.id) or eta_serving.estimate(
+            session, delivery=delivery, site=site, now=now
+        )
         if found is None:
             continue
         trucks.append(
@@ -138,8 +145,33 @@ def staffing(
         max_crews=site.dock_count,
         **common,  # type: ignore[arg-type]
     )
-    queue = st.what_if(forecast, crews, **common) if crews is not None else plan.queue  # type: ignore[arg-type]
-    return {"forecast": forecast, "plan": plan, "queue": queue}
+    target = site.target_wait_min if target_wait_min is None else target_wait_min
+    if crews is None:
+        return {"forecast": forecast, "plan": plan, "queue": plan.queue, "shifts": plan.shifts}
+    queue = st.what_if(forecast, crews, **common)  # type: ignore[arg-type]
+    return {
+        "forecast": forecast,
+        "plan": plan,
+        "queue": queue,
+        "shifts": [_what_if_shift(s, crews.get(s.name, 0), queue, target) for s in plan.shifts],
+    }
+
+
+def _what_if_shift(
+    shift: st.ShiftStaffing, crews: int, queue: list[st.HourQueue], target_wait_min: float
+) -> st.ShiftStaffing:
+    """A recommended shift restated for the planner's crews, judged on the what-if queue."""
+    waits = [q.mean_wait_minutes for q in queue if shift.start <= q.hour_start < shift.end]
+    worst = max(waits, default=0.0)
+    hours = (shift.end - shift.start).total_seconds() / 3600
+    return dataclasses.replace(
+        shift,
+        crews=crews,
+        crew_hours=crews * hours,
+        cost=shift.cost / shift.crew_hours * crews * hours if shift.crew_hours else 0.0,
+        worst_wait_minutes=worst,
+        meets_target=worst <= target_wait_min,
+    )
 
 
 def finite(value: float) -> float | None:

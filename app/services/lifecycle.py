@@ -427,3 +427,24 @@ def events_of(session: Session, *, delivery: Delivery) -> list[DeliveryEvent]:
             .order_by(col(DeliveryEvent.at), col(DeliveryEvent.id))
         ).all()
     )
+
+
+def simplified_track(
+    session: Session, *, delivery: Delivery, max_points: int
+) -> list[tuple[datetime, float, float, float | None]]:
+    """The delivery's fixes from departure (or slot) to leaving, thinned to `max_points`."""
+    if delivery.vehicle_id is None:
+        return []
+    start = delivery.departed_at or delivery.slot_start_at
+    end = delivery.left_at or delivery.dock_end_at
+    stmt = select(Position.device_at, Position.lat, Position.lon, Position.speed_mps).where(
+        Position.vehicle_id == delivery.vehicle_id, Position.device_at >= start
+    )
+    if end is not None:
+        stmt = stmt.where(Position.device_at <= end)
+    rows = list(session.exec(stmt.order_by(col(Position.device_at)).limit(50_000)).all())
+    step = max(1, len(rows) // max_points)
+    kept = rows[::step]
+    if rows and kept[-1] != rows[-1]:
+        kept.append(rows[-1])
+    return [(r[0], r[1], r[2], r[3]) for r in kept]

@@ -12,9 +12,9 @@ from sqlmodel import Session, col, select
 
 from app.services.cache import CachedVehicle, IngestCache, TTLCache
 from app.settings import Settings
+from eta.geofence import distance_m
 from models import Position, Vehicle
 
-EARTH_RADIUS_M = 6_371_008.8
 # Within this distance consecutive fixes are never called a jump: GPS jitter while parked or
 # a burst of fixes a second apart would otherwise look supersonic.
 JUMP_MIN_DISTANCE_M = 500.0
@@ -59,13 +59,6 @@ class PointError(ValueError):
         super().__init__(message)
         self.reason = reason
         self.message = message
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -288,7 +281,7 @@ def _accept_track(
         if anchor is not None and item.device_at >= anchor[0]:
             dt = (item.device_at - anchor[0]).total_seconds()
             if dt <= JUMP_ANCHOR_MAX_AGE.total_seconds():
-                distance = haversine_m(anchor[1], anchor[2], item.lat, item.lon)
+                distance = distance_m(anchor[1], anchor[2], item.lat, item.lon)
                 if (
                     distance > JUMP_MIN_DISTANCE_M
                     and distance > settings.max_implied_speed_mps * max(dt, 1.0)

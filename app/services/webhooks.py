@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from app.auth import Principal
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.security import new_webhook_secret
-from models import Role, WebhookEvent, WebhookSubscription, utcnow
+from models import Role, Site, Supplier, WebhookEvent, WebhookSubscription, utcnow
 from models.webhook_subscription import WebhookSubscriptionCreate
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,10 @@ def create_subscription(
     session: Session, *, principal: Principal, data: WebhookSubscriptionCreate
 ) -> WebhookSubscription:
     supplier_id, site_id = _scope(principal, data)
+    if site_id is not None and session.get(Site, site_id) is None:
+        raise NotFound(f"site {site_id} not found", code="site_not_found")
+    if supplier_id is not None and session.get(Supplier, supplier_id) is None:
+        raise NotFound(f"supplier {supplier_id} not found", code="supplier_not_found")
     sub = WebhookSubscription(
         url=str(data.url),
         events=list(data.events),
@@ -105,6 +109,11 @@ def get_subscription(
         if sub.id == subscription_id:
             return sub
     raise NotFound(f"webhook {subscription_id} not found", code="webhook_not_found")
+
+
+def delete_subscription(session: Session, *, principal: Principal, subscription_id: int) -> None:
+    session.delete(get_subscription(session, principal=principal, subscription_id=subscription_id))
+    session.commit()
 
 
 # --- outbox -----------------------------------------------------------------------------

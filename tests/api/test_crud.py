@@ -232,3 +232,19 @@ def test_pagination(client: TestClient, world) -> None:
     page = client.get("/api/v1/suppliers", params={"limit": 2, "offset": 2}, headers=admin).json()
     assert page["total"] == 7 and page["limit"] == 2 and len(page["items"]) == 2
     assert client.get("/api/v1/suppliers", params={"limit": 0}, headers=admin).status_code == 422
+
+
+def test_null_for_a_required_field_is_refused_and_changes_nothing(
+    client: TestClient, world
+) -> None:
+    path = f"/api/v1/suppliers/{world.supplier_a.id}"
+    reply = client.patch(
+        path, json={"name": "Renamed", "is_active": None}, headers=world.headers["admin"]
+    )
+    assert reply.status_code == 422 and reply.json()["error"]["code"] == "validation_error"
+    assert "is_active" in reply.json()["error"]["message"]
+    after = client.get(path, headers=world.headers["admin"]).json()
+    assert after["name"] == "Supplier A" and after["is_active"] is True
+    # Nullable fields may still be cleared.
+    cleared = client.patch(path, json={"contact_email": None}, headers=world.headers["admin"])
+    assert cleared.status_code == 200 and cleared.json()["contact_email"] is None

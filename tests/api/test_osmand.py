@@ -145,4 +145,7 @@ def test_errors_are_clear_4xx(client: TestClient, world, session: Session) -> No
 
 def test_root_without_device_params_redirects_browsers(client: TestClient) -> None:
     response = client.get("/", follow_redirects=False)
-    assert response.status_code in (302, 307)
+    assert response.status_code == 303 and response.headers["location"] == "/home"
+    # Not signed in: the dashboard asks for a login first.
+    home = client.get("/home", follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"].startswith("/login")

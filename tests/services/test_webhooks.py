@@ -189,3 +189,19 @@ def test_subscription_scope(client: TestClient, world) -> None:
         w["site_id"]
         for w in client.get("/api/v1/webhooks", headers=world.headers["logistician"]).json()
     ] == [world.site_a.id]
+
+
+def test_admin_subscription_to_a_missing_site_or_supplier_is_a_404(
+    client: TestClient, world
+) -> None:
+    for scope, code in (
+        ({"site_id": 999_999}, "site_not_found"),
+        ({"supplier_id": 999_999}, "supplier_not_found"),
+    ):
+        reply = client.post(
+            "/api/v1/webhooks",
+            json={"url": "http://127.0.0.1:9/x", **scope},
+            headers=world.headers["admin"],
+        )
+        assert reply.status_code == 404 and reply.json()["error"]["code"] == code
+    assert client.get("/api/v1/webhooks", headers=world.headers["admin"]).json() == []

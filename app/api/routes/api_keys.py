@@ -12,6 +12,7 @@ from app.api.deps import (
     QueryId,
     SessionDep,
 )
+from app.api.responses import page_of
 from app.errors import ERROR_RESPONSES
 from app.services import api_keys as api_keys_service
 from models import Page
@@ -31,12 +32,7 @@ def list_api_keys(
     items, total = api_keys_service.list_visible(
         session, principal=principal, supplier_id=supplier_id, limit=page.limit, offset=page.offset
     )
-    return Page(
-        items=[ApiKeyPublic.model_validate(k) for k in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page_of(ApiKeyPublic, items, total, page)
 
 
 @router.post("", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import CurrentPrincipal, DeliveryDep, PaginationDep, QueryId, SessionDep
+from app.api.responses import page_of
 from app.errors import ERROR_RESPONSES
 from app.services import deliveries as deliveries_service
 from models import DeliveryStatus, Page
@@ -41,12 +42,7 @@ def list_deliveries(
         limit=page.limit,
         offset=page.offset,
     )
-    return Page(
-        items=[DeliveryPublic.model_validate(d) for d in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page_of(DeliveryPublic, items, total, page)
 
 
 @router.post("", response_model=DeliveryPublic, status_code=status.HTTP_201_CREATED)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
 from pydantic import BaseModel
 
 from app.api.deps import CurrentPrincipal, SessionDep, SiteDep
+from app.api.responses import csv_response
 from app.errors import ERROR_RESPONSES, Forbidden, InvalidInput
 from app.services import forecast as forecast_service
 from models import utcnow
@@ -64,19 +62,6 @@ def _planner_view(principal: Any) -> None:
         raise Forbidden("forecasts are for the site's staff", code="forbidden_role")
 
 
-def _csv(rows: list[dict[str, Any]], filename: str) -> Response:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["hour_start"])
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
 @router.get(
     "/{site_id}/forecast",
     response_model=list[HourForecastPublic],
@@ -104,7 +89,9 @@ def site_forecast(
         for h in forecast_service.arrivals(session, site=site, now=utcnow(), hours=hours)
     ]
     if format == "csv":
-        return _csv([r.model_dump(mode="json") for r in rows], f"forecast-{site.code}.csv")
+        return csv_response(
+            [r.model_dump(mode="json") for r in rows], filename=f"forecast-{site.code}.csv"
+        )
     return rows
 
 
@@ -164,7 +151,7 @@ def site_staffing(
                 worst_wait_minutes=finite(s.worst_wait_minutes),
                 meets_target=s.meets_target,
             )
-            for s in plan.shifts
+            for s in result["shifts"]
         ],
         queue=[
             HourQueuePublic(
@@ -183,5 +170,7 @@ def site_staffing(
         what_if=chosen,
     )
     if format == "csv":
-        return _csv([q.model_dump(mode="json") for q in body.queue], f"staffing-{site.code}.csv")
+        return csv_response(
+            [q.model_dump(mode="json") for q in body.queue], filename=f"staffing-{site.code}.csv"
+        )
     return body

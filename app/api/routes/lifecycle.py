@@ -7,14 +7,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
-from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlmodel import col, select
 
 from app.api.deps import CurrentPrincipal, DeliveryDep, QueryId, SessionDep
+from app.api.responses import csv_response
 from app.errors import ERROR_RESPONSES, InvalidInput
 from app.services import lifecycle, reports
-from models import Position
 from models.delivery import DeliveryEventIn, DeliveryPublic, DwellPublic
 from models.delivery_event import DeliveryEventPublic
 
@@ -63,21 +61,12 @@ def post_event(
 @router.get("/deliveries/{delivery_id}/timeline", response_model=Timeline)
 def timeline(delivery: DeliveryDep, session: SessionDep) -> Timeline:
     """Events, dwell times and a simplified track (at most 400 points) of one delivery."""
-    track: list[TrackPoint] = []
-    if delivery.vehicle_id is not None:
-        start = delivery.departed_at or delivery.slot_start_at
-        end = delivery.left_at or delivery.dock_end_at
-        stmt = select(Position.device_at, Position.lat, Position.lon, Position.speed_mps).where(
-            Position.vehicle_id == delivery.vehicle_id, Position.device_at >= start
+    track = [
+        TrackPoint(at=at, lat=lat, lon=lon, speed_mps=speed)
+        for at, lat, lon, speed in lifecycle.simplified_track(
+            session, delivery=delivery, max_points=MAX_TRACK_POINTS
         )
-        if end is not None:
-            stmt = stmt.where(Position.device_at <= end)
-        rows = session.exec(stmt.order_by(col(Position.device_at)).limit(50_000)).all()
-        step = max(1, len(rows) // MAX_TRACK_POINTS)
-        kept = list(rows[::step])
-        if rows and kept[-1] != rows[-1]:
-            kept.append(rows[-1])
-        track = [TrackPoint(at=r[0], lat=r[1], lon=r[2], speed_mps=r[3]) for r in kept]
+    ]
     return Timeline(
         delivery=DeliveryPublic.model_validate(delivery),
         events=[
@@ -134,9 +123,5 @@ def plan_vs_fact(
         supplier_id=supplier_id,
     )
     if format == "csv":
-        return Response(
-            reports.to_csv(rows),
-            media_type="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="plan-vs-fact.csv"'},
-        )
+        return csv_response(rows, filename="plan-vs-fact.csv", columns=reports.REPORT_COLUMNS)
     return [PlanVsFactRow(**row) for row in rows]

@@ -268,10 +268,11 @@ async def root(
     writer: WriterDep,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Response:
-    # Traccar Client posts to the server's root (http://host:5055/?id=…); browsers get the UI.
+    # Traccar Client posts to the server's root (http://host:5055/?id=…); browsers get the
+    # dashboard.
     looks_like_device = request.method == "POST" or any(
         k in request.query_params for k in ("id", "deviceid", "lat", "location")
     )
     if not looks_like_device:
-        return RedirectResponse("/docs")
+        return RedirectResponse("/home", status_code=303)
     return await handle_osmand(request, sessions, settings, writer, x_api_key)

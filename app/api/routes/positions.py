@@ -18,7 +18,6 @@ from app.api.deps import (
     SupplierKeyPrincipal,
     VehicleDep,
 )
-from app.auth import Principal
 from app.errors import ERROR_RESPONSES, Forbidden, PayloadTooLarge
 from app.services import positions as positions_service
 from app.services import track_import
@@ -41,12 +40,6 @@ def get_position_writer(request: Request) -> PositionWriter:
 
 
 WriterDep = Annotated[PositionWriter, Depends(get_position_writer)]
-
-
-def require_supplier_key(principal: Principal) -> int:
-    if principal.kind != "api_key" or principal.supplier_id is None:
-        raise Forbidden("positions are posted with a supplier API key", code="forbidden_role")
-    return principal.supplier_id
 
 
 async def ingest(
@@ -116,7 +109,8 @@ async def post_positions(
     reason. It is sent only after the accepted points are committed; retrying a batch is safe
     (a vehicle has one fix per device time).
     """
-    supplier_id = require_supplier_key(principal)
+    supplier_id = principal.supplier_id
+    assert supplier_id is not None  # SupplierKeyPrincipal admits supplier keys only
     if len(body.positions) > settings.max_batch_points:
         raise PayloadTooLarge(
             f"at most {settings.max_batch_points} points per batch", code="batch_too_large"

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import AdminPrincipal, CurrentPrincipal, PaginationDep, SessionDep, SiteDep
+from app.api.responses import page_of
 from app.errors import ERROR_RESPONSES
 from app.services import sites as sites_service
 from models import Page, SiteKind
@@ -28,12 +29,7 @@ def list_sites(
     items, total = sites_service.list_visible(
         session, principal=principal, kind=kind, q=q, limit=page.limit, offset=page.offset
     )
-    return Page(
-        items=[SitePublic.model_validate(s) for s in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page_of(SitePublic, items, total, page)
 
 
 @router.post("", response_model=SitePublic, status_code=status.HTTP_201_CREATED)

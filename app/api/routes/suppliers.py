@@ -14,6 +14,7 @@ from app.api.deps import (
     SessionDep,
     SupplierDep,
 )
+from app.api.responses import page_of
 from app.errors import ERROR_RESPONSES
 from app.services import suppliers as suppliers_service
 from models import Page
@@ -33,12 +34,7 @@ def list_suppliers(
     items, total = suppliers_service.list_visible(
         session, principal=principal, q=q, limit=page.limit, offset=page.offset
     )
-    return Page(
-        items=[SupplierPublic.model_validate(s) for s in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page_of(SupplierPublic, items, total, page)
 
 
 @router.post("", response_model=SupplierPublic, status_code=status.HTTP_201_CREATED)

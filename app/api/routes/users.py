@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import AdminPrincipal, CurrentPrincipal, PaginationDep, PathId, SessionDep
+from app.api.responses import page_of
 from app.errors import ERROR_RESPONSES, Conflict, NotFound
 from app.services import users as users_service
 from models import Page, Role
@@ -35,12 +36,7 @@ def list_users(
     items, total = users_service.list_all(
         session, role=role, q=q, limit=page.limit, offset=page.offset
     )
-    return Page(
-        items=[users_service.to_public(session, u) for u in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page_of(UserPublic, [users_service.to_public(session, u) for u in items], total, page)
 
 
 @router.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED)

@@ -14,6 +14,7 @@ from app.api.deps import (
     SessionDep,
     VehicleDep,
 )
+from app.api.responses import page_of
 from app.errors import ERROR_RESPONSES
 from app.services import vehicles as vehicles_service
 from models import Page
@@ -41,12 +42,7 @@ def list_vehicles(
         limit=page.limit,
         offset=page.offset,
     )
-    return Page(
-        items=[VehiclePublic.model_validate(v) for v in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page_of(VehiclePublic, items, total, page)
 
 
 @router.post("", response_model=VehiclePublic, status_code=status.HTTP_201_CREATED)

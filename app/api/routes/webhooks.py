@@ -45,11 +45,9 @@ def delete_webhook(
     subscription_id: PathId, session: SessionDep, principal: CurrentPrincipal
 ) -> None:
     """Stop and remove a subscription (its pending events go with it)."""
-    sub = webhooks_service.get_subscription(
+    webhooks_service.delete_subscription(
         session, principal=principal, subscription_id=subscription_id
     )
-    session.delete(sub)
-    session.commit()
 
 
 @router.get("/{subscription_id}/events", response_model=list[WebhookEventPublic])
