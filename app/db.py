@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
+from starlette.requests import Request
 
 from app.settings import Settings, get_settings
 
@@ -85,6 +86,15 @@ def set_engine(engine: Engine | None) -> None:
     _engine = engine
 
 
-def get_session() -> Iterator[Session]:
-    with Session(get_engine(), expire_on_commit=False) as session:
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session per request. On SQLite a request that may write (any method but GET, HEAD,
+    OPTIONS) takes the write lock when it begins: a deferred transaction that reads, then
+    writes after a background job committed, fails at once with "database is locked"."""
+    engine = get_engine()
+    if request.method not in _READ_ONLY_METHODS:
+        engine = writer_engine(engine)
+    with Session(engine, expire_on_commit=False) as session:
         yield session

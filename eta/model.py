@@ -29,6 +29,9 @@ threadpool_limits(1, user_api="openmp")
 QUANTILES = (0.1, 0.5, 0.9)
 MIN_SPEED_MPS = 0.5
 MAX_HORIZON_S = 48 * 3600.0
+INTERVAL_COVERAGE = 0.8  # P10–P90 should hold 80 % of arrivals
+CALIBRATION_SHARE = 0.2
+MIN_CALIBRATION_TRIPS = 20
 
 
 @dataclass
@@ -40,8 +43,10 @@ class Physics:
     recent_weight: float = 0.5
 
     def speed(self, X: np.ndarray) -> np.ndarray:
-        recent = X[:, COL["mean_speed_15"]]
-        recent = np.where(np.isfinite(recent) & (recent > 1.0), recent, np.nan)
+        # A slower recent pace always means a slower blend: a truck that has stood for a
+        # quarter of an hour blends 0 m/s in, rather than falling back to the fleet's pace
+        # (which made a parked truck's ETA jump earlier the moment it stopped moving).
+        recent = np.maximum(X[:, COL["mean_speed_15"]], 0.0)
         pace = X[:, COL["pace_vehicle"]]
         base = np.where(np.isfinite(pace) & (pace > 0.5), pace, self.fleet_speed)
         blended = np.where(
@@ -86,6 +91,8 @@ class EtaModel:
     # Columns the model was fitted on: a feature never seen in training (e.g. road distance
     # without a routing server) is left out rather than learned as always missing.
     columns: list[int] = field(default_factory=list)
+    # Log seconds added below P10 and above P90, calibrated on the newest training trips.
+    widen: float = 0.0
 
     @property
     def trained(self) -> bool:
@@ -121,21 +128,40 @@ class EtaModel:
         ]
         Xm = full[:, self.columns]
         target = np.log1p(y)
-        self.models = [
-            HistGradientBoostingRegressor(
-                loss="quantile",
-                quantile=q,
-                max_iter=250,
-                learning_rate=0.08,
-                max_leaf_nodes=31,
-                min_samples_leaf=max(30, len(y) // 50),
-                l2_regularization=1.0,
-                random_state=seed,
-            ).fit(Xm, target, sample_weight=weight)
-            for q in QUANTILES
-        ]
+        self.widen = 0.0
+        if groups is not None:
+            self.widen = self._calibrated_widening(Xm, target, groups, weight, seed)
+        self.models = _fit_quantiles(Xm, target, weight, seed)
         self.info["n_samples"] = int(len(y))
+        self.info["interval_widening"] = round(self.widen, 4)
         return self
+
+    @staticmethod
+    def _calibrated_widening(
+        Xm: np.ndarray,
+        target: np.ndarray,
+        groups: np.ndarray,
+        weight: np.ndarray | None,
+        seed: int,
+    ) -> float:
+        """How far (in log seconds) to move P10 down and P90 up so that the newest trips'
+        arrivals fall inside P10–P90 as often as promised (conformalised quantile regression:
+        Romano et al., 2019). Quantile models fitted on few trips are overconfident on trips
+        they have not seen; this learns by how much on trips they have not seen. `groups`
+        must number the trips in time order, so the calibration trips are the newest."""
+        trips = np.unique(groups)
+        if len(trips) < MIN_CALIBRATION_TRIPS:
+            return 0.0
+        first_calibration = trips[int(len(trips) * (1 - CALIBRATION_SHARE))]
+        fit, calibrate = groups < first_calibration, groups >= first_calibration
+        models = _fit_quantiles(Xm[fit], target[fit], None if weight is None else weight[fit], seed)
+        raw = np.column_stack([m.predict(Xm[calibrate]) for m in models])
+        raw.sort(axis=1)
+        truth = target[calibrate]
+        scores = np.maximum(raw[:, 0] - truth, truth - raw[:, 2])
+        n = len(scores)
+        level = min(1.0, INTERVAL_COVERAGE * (n + 1) / n)
+        return float(np.quantile(scores, level))
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Remaining seconds at P10, P50, P90 for each row (physics ± spread if untrained)."""
@@ -148,6 +174,9 @@ class EtaModel:
         Xm = self._matrix(X)
         raw = np.column_stack([m.predict(Xm) for m in self.models])
         raw.sort(axis=1)  # quantile models trained apart can cross; sorted they cannot
+        widen = getattr(self, "widen", 0.0)  # models saved before calibration have none
+        raw[:, 0] = np.minimum(raw[:, 0] - widen, raw[:, 1])
+        raw[:, 2] = np.maximum(raw[:, 2] + widen, raw[:, 1])
         seconds = np.clip(np.expm1(raw), 0, MAX_HORIZON_S)
         return seconds[:, 0], seconds[:, 1], seconds[:, 2]
 
@@ -163,6 +192,24 @@ class EtaModel:
         if tuple(model.features) != FEATURES:
             raise ValueError(f"{path} was trained on other features; retrain it")
         return model
+
+
+def _fit_quantiles(
+    Xm: np.ndarray, target: np.ndarray, weight: np.ndarray | None, seed: int
+) -> list[HistGradientBoostingRegressor]:
+    return [
+        HistGradientBoostingRegressor(
+            loss="quantile",
+            quantile=q,
+            max_iter=250,
+            learning_rate=0.08,
+            max_leaf_nodes=31,
+            min_samples_leaf=max(30, len(target) // 50),
+            l2_regularization=1.0,
+            random_state=seed,
+        ).fit(Xm, target, sample_weight=weight)
+        for q in QUANTILES
+    ]
 
 
 def untrained(version: str = "physics-0") -> EtaModel:

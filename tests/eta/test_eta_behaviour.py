@@ -61,12 +61,6 @@ def _stopping_trip() -> Trip:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: a model trained without stops pulls a parked truck's ETA up to "
-    "~7 min earlier between fixes as its recent speeds fall (physics_s drops when the 15-min "
-    "mean speed goes under 1 m/s); monotonic_cst alone did not fix it with quantile loss",
-)
 def test_a_truck_standing_still_gets_a_later_eta_as_time_passes(model: EtaModel) -> None:
     trip = _stopping_trip()
     X = trip_features(trip, Context(pace_vehicle=12.0))

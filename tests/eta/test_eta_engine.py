@@ -165,3 +165,29 @@ def test_backtest_command_refuses_a_bad_file(tmp_path: Path) -> None:
     bad.write_text("trip_id,ts,lat,lon\nA,yesterday,52,13\n")
     result = CliRunner().invoke(cli, ["eta", "backtest", "--tracks", str(bad)])
     assert result.exit_code == 2 and "row 2" in result.output
+
+
+def _trips_with_hidden_delays(n: int, *, seed: int) -> list[Trip]:
+    """synthetic_trips plus a wait at the gate nobody can see coming (0–20 min)."""
+    rng = np.random.default_rng(seed + 100)
+    trips = synthetic_trips(n, seed=seed)
+    for trip in trips:
+        trip.arrival_t = trip.arrival_t + rng.uniform(0, 1200)
+    return trips
+
+
+def test_p10_p90_window_is_calibrated_on_trips_it_has_not_seen() -> None:
+    train = _trips_with_hidden_delays(120, seed=11)
+    test = _trips_with_hidden_delays(60, seed=12)
+    ctx = Context(pace_vehicle=12.0)
+    X = np.vstack([trip_features(t, ctx) for t in train])
+    y = np.concatenate([t.arrival_t - t.t for t in train])
+    groups = np.concatenate([np.full(len(t), k) for k, t in enumerate(train)])
+    model = EtaModel(version="calibrated").fit(X, y, groups=groups)
+    Xt = np.vstack([trip_features(t, ctx) for t in test])
+    yt = np.concatenate([t.arrival_t - t.t for t in test])
+    p10, p50, p90 = model.predict(Xt)
+    coverage = float(np.mean((yt >= p10) & (yt <= p90)))
+    assert 0.7 <= coverage <= 0.9, coverage
+    assert np.all(p10 <= p50) and np.all(p50 <= p90)
+    assert model.info["interval_widening"] == round(model.widen, 4)
