@@ -6,12 +6,15 @@ threshold cannot open and resolve an alert on every pass.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
+from sqlalchemy import select as columns_select
 from sqlmodel import Session, col, select
 
 from app import live
@@ -93,19 +96,74 @@ def _silent_flag(delivery: Delivery, vehicle: Vehicle | None, now: datetime) -> 
     )
 
 
-def _off_course_flag(session: Session, delivery: Delivery, site: Site, now: datetime) -> Flag:
+@dataclass(frozen=True)
+class TrackEnds:
+    """A vehicle's first and last fix in the off-course window, and how many it sent."""
+
+    count: int
+    first_at: datetime
+    first: tuple[float, float]
+    last_at: datetime
+    last: tuple[float, float]
+
+
+def _track_ends(session: Session, *, now: datetime) -> dict[int, TrackEnds]:
+    """First and last fix of the last 20 minutes of every vehicle on a delivery en route, in
+    two queries for the whole fleet ((vehicle, device time) is unique, so each end is one
+    row)."""
+    en_route = select(Delivery.vehicle_id).where(
+        Delivery.status == DeliveryStatus.en_route, col(Delivery.vehicle_id).is_not(None)
+    )
+    window = (
+        col(Position.vehicle_id).in_(en_route),
+        col(Position.device_at) >= now - OFF_COURSE_WINDOW,
+        col(Position.device_at) <= now,
+    )
+    spans = (
+        columns_select(
+            col(Position.vehicle_id).label("vehicle_id"),
+            func.min(Position.device_at).label("first_at"),
+            func.max(Position.device_at).label("last_at"),
+            func.count().label("n"),
+        )
+        .where(*window)
+        .group_by(col(Position.vehicle_id))
+        .subquery()
+    )
+    rows = session.execute(
+        columns_select(
+            spans.c.vehicle_id,
+            spans.c.n,
+            spans.c.first_at,
+            spans.c.last_at,
+            col(Position.device_at),
+            col(Position.lat),
+            col(Position.lon),
+        )
+        .join(spans, col(Position.vehicle_id) == spans.c.vehicle_id)
+        .where(*window)
+        .where(
+            (col(Position.device_at) == spans.c.first_at)
+            | (col(Position.device_at) == spans.c.last_at)
+        )
+    ).all()
+    ends: dict[int, dict[str, Any]] = {}
+    for vehicle_id, n, first_at, last_at, at, lat, lon in rows:
+        found = ends.setdefault(vehicle_id, {"count": n, "first_at": first_at, "last_at": last_at})
+        if at == first_at:
+            found["first"] = (lat, lon)
+        if at == last_at:
+            found["last"] = (lat, lon)
+    return {k: TrackEnds(**v) for k, v in ends.items() if "first" in v and "last" in v}
+
+
+def _off_course_flag(delivery: Delivery, site: Site, track: TrackEnds | None) -> Flag:
     if delivery.status != DeliveryStatus.en_route or delivery.vehicle_id is None:
         return Flag(R.off_course, False)
-    rows = session.exec(
-        select(Position.device_at, Position.lat, Position.lon)
-        .where(Position.vehicle_id == delivery.vehicle_id)
-        .where(Position.device_at >= now - OFF_COURSE_WINDOW, Position.device_at <= now)
-        .order_by(col(Position.device_at))
-    ).all()
-    if len(rows) < 3 or rows[-1][0] - rows[0][0] < OFF_COURSE_WINDOW / 2:
+    if track is None or track.count < 3 or track.last_at - track.first_at < OFF_COURSE_WINDOW / 2:
         return Flag(R.off_course, None)
-    first = distance_m(rows[0][1], rows[0][2], site.lat, site.lon)
-    last = distance_m(rows[-1][1], rows[-1][2], site.lat, site.lon)
+    first = distance_m(*track.first, site.lat, site.lon)
+    last = distance_m(*track.last, site.lat, site.lon)
     growth = last - first
     holds = (
         True if growth > OFF_COURSE_OPEN_M else (False if growth <= OFF_COURSE_CLOSE_M else None)
@@ -150,25 +208,22 @@ def _site_flags(delivery: Delivery, site: Site, now: datetime) -> Iterable[Flag]
         yield Flag(R.long_dwell, False)
 
 
-def flags_for(session: Session, *, delivery: Delivery, site: Site, now: datetime) -> list[Flag]:
-    vehicle = session.get(Vehicle, delivery.vehicle_id) if delivery.vehicle_id else None
-    found = eta_serving.estimate(session, delivery=delivery, site=site, now=now)
+def flags_for(
+    delivery: Delivery,
+    *,
+    site: Site,
+    vehicle: Vehicle | None,
+    found: eta_serving.Estimate | None,
+    track: TrackEnds | None,
+    now: datetime,
+) -> list[Flag]:
+    """Every flag of one delivery, from what the pass read for the whole fleet."""
     return [
         *_late_flags(delivery, found, now),
         _silent_flag(delivery, vehicle, now),
-        _off_course_flag(session, delivery, site, now),
+        _off_course_flag(delivery, site, track),
         *_site_flags(delivery, site, now),
     ]
-
-
-def _open_alerts(session: Session, delivery_id: int) -> dict[str, Alert]:
-    rows = session.exec(
-        select(Alert).where(
-            Alert.delivery_id == delivery_id,
-            col(Alert.state).in_([AlertState.open, AlertState.acknowledged]),
-        )
-    ).all()
-    return {a.reason: a for a in rows}
 
 
 def _notify(
@@ -202,20 +257,44 @@ def _notify(
 
 
 def evaluate(session: Session, *, now: datetime) -> dict[str, int]:
-    """Open, update and resolve alerts for every open delivery; returns counts of changes."""
+    """Open, update and resolve alerts for every open delivery; returns counts of changes.
+
+    The whole fleet is read in a handful of queries (deliveries, sites, vehicles, current
+    ETAs, open alerts, the ends of recent tracks), never one query per delivery."""
     counts = {"opened": 0, "resolved": 0}
-    sites: dict[int, Site] = {}
     watched = [*ACTIVE_STATUSES]
-    deliveries = session.exec(select(Delivery).where(col(Delivery.status).in_(watched))).all()
+    deliveries = list(session.exec(select(Delivery).where(col(Delivery.status).in_(watched))))
+    sites = {s.id: s for s in session.exec(select(Site)) if s.id is not None}
+    vehicles = {
+        v.id: v
+        for v in session.exec(
+            select(Vehicle)
+            .join(Delivery, col(Delivery.vehicle_id) == col(Vehicle.id))
+            .where(col(Delivery.status).in_(watched))
+        )
+    }
+    estimates = eta_serving.current_estimates(session, deliveries=deliveries, sites=sites, now=now)
+    tracks = _track_ends(session, now=now)
+    current: dict[int | None, dict[str, Alert]] = defaultdict(dict)
+    for held in session.exec(
+        select(Alert).where(col(Alert.state).in_([AlertState.open, AlertState.acknowledged]))
+    ):
+        current[held.delivery_id][held.reason] = held
     for delivery in deliveries:
         assert delivery.id is not None
-        site = sites.get(delivery.site_id) or session.get(Site, delivery.site_id)
+        site = sites.get(delivery.site_id)
         if site is None:
             continue
-        sites[delivery.site_id] = site
-        current = _open_alerts(session, delivery.id)
-        for flag in flags_for(session, delivery=delivery, site=site, now=now):
-            alert = current.get(flag.reason)
+        flags = flags_for(
+            delivery,
+            site=site,
+            vehicle=vehicles.get(delivery.vehicle_id) if delivery.vehicle_id else None,
+            found=estimates.get(delivery.id),
+            track=tracks.get(delivery.vehicle_id or -1),
+            now=now,
+        )
+        for flag in flags:
+            alert = current[delivery.id].get(flag.reason)
             if flag.holds and alert is None:
                 _notify(session, "alert.opened", delivery, flag.reason, flag.message, now)
                 session.add(
@@ -231,12 +310,17 @@ def evaluate(session: Session, *, now: datetime) -> dict[str, int]:
                 )
                 counts["opened"] += 1
             elif flag.holds and alert is not None:
-                alert.message, alert.severity, alert.details = (
+                if (alert.message, alert.severity, alert.details) != (
                     flag.message,
                     flag.severity,
                     flag.details,
-                )
-                session.add(alert)
+                ):
+                    alert.message, alert.severity, alert.details = (
+                        flag.message,
+                        flag.severity,
+                        flag.details,
+                    )
+                    session.add(alert)
             elif flag.holds is False and alert is not None:
                 _notify(session, "alert.resolved", delivery, flag.reason, alert.message, now)
                 alert.state, alert.resolved_at = AlertState.resolved, now

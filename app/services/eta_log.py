@@ -20,6 +20,7 @@ class Estimate:
     p90: datetime
     remaining_m: float | None
     model_version: str
+    served_at: datetime | None = None  # when it was logged (None: not logged yet)
 
 
 def newest_subquery(*criteria: Any) -> Subquery:
@@ -46,6 +47,7 @@ def latest(session: Session, *criteria: Any, not_before: datetime) -> dict[int, 
             col(EtaPrediction.eta_p90_at),
             col(EtaPrediction.remaining_m),
             col(EtaPrediction.model_version),
+            col(EtaPrediction.predicted_at),
         )
         .join(
             newest,
@@ -55,6 +57,6 @@ def latest(session: Session, *criteria: Any, not_before: datetime) -> dict[int, 
         .where(newest.c.at >= not_before)
     )
     return {
-        delivery_id: Estimate(p10, p50, p90, remaining, version)
-        for delivery_id, p10, p50, p90, remaining, version in session.execute(stmt)
+        delivery_id: Estimate(p10, p50, p90, remaining, version, served_at)
+        for delivery_id, p10, p50, p90, remaining, version, served_at in session.execute(stmt)
     }

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
+from sqlalchemy import Float, cast, func, insert
 from sqlalchemy import select as columns_select
 from sqlmodel import Session, col, select
 
@@ -24,6 +27,7 @@ from eta.features import COL, Context, trip_features
 from eta.geofence import distance_m
 from eta.model import EtaModel
 from eta.tracks import Trip
+from eta.traffic import BIN_S
 from models import ACTIVE_STATUSES, Delivery, DeliveryStatus, EtaPrediction, Position, Site, Vehicle
 
 PHYSICS_VERSION = "physics-0"
@@ -39,6 +43,9 @@ ETA_CHANGE = timedelta(minutes=5)
 # The model looks at a truck's fixes of this long ago onwards (its windows reach 30 min).
 MODEL_WINDOW = timedelta(minutes=40)
 CLOCK_SKEW = timedelta(minutes=5)
+ON_THE_WAY = (DeliveryStatus.planned, DeliveryStatus.en_route)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LONG_ID_LIST = 500
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,23 @@ def risk_at(
     return Risk("at_risk", minutes)
 
 
+def _epoch_seconds(session: Session, column: Any) -> Any:
+    """Unix seconds computed by the database: a refresh reads hundreds of thousands of fixes,
+    and building a timezone-aware datetime for each costs more than the query."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite keeps naive UTC text (see UTCDateTime); julianday is exact to the millisecond.
+        return (func.julianday(column) - 2440587.5) * 86400.0
+    return cast(func.extract("epoch", column), Float)
+
+
+def _vehicle_in(column: Any, vehicle_ids: set[int | None]) -> Any:
+    """`column IN (…)`; for a whole fleet, the vehicles of deliveries on their way instead
+    (a superset the caller filters): thousands of bound ids cost more to send than to skip."""
+    if len(vehicle_ids) <= LONG_ID_LIST:
+        return col(column).in_(vehicle_ids)
+    return col(column).in_(select(Delivery.vehicle_id).where(col(Delivery.status).in_(ON_THE_WAY)))
+
+
 def model_estimates(
     session: Session,
     model: EtaModel,
@@ -106,20 +130,21 @@ def model_estimates(
     rows = session.execute(
         columns_select(
             col(Position.vehicle_id),
-            col(Position.device_at),
+            _epoch_seconds(session, Position.device_at),
             col(Position.lat),
             col(Position.lon),
             col(Position.speed_mps),
         )
-        .where(col(Position.vehicle_id).in_(vehicle_ids))
+        .where(_vehicle_in(Position.vehicle_id, set(vehicle_ids)))
         .where(col(Position.device_at) >= now - MODEL_WINDOW)
         .where(col(Position.device_at) <= now + CLOCK_SKEW)
         .order_by(col(Position.vehicle_id), col(Position.device_at))
     ).all()
     fixes: dict[int, list[tuple[float, float, float, float]]] = defaultdict(list)
     for vehicle_id, at, lat, lon, speed in rows:
-        fixes[vehicle_id].append((at.timestamp(), lat, lon, math.nan if speed is None else speed))
+        fixes[vehicle_id].append((at, lat, lon, math.nan if speed is None else speed))
     index = eta_training.serving_index(model)
+    present_from = (now.timestamp() // BIN_S - 1) * BIN_S
     paces = model.info.get("pace_vehicle", {})
     built: list[tuple[Delivery, Trip, np.ndarray]] = []
     for d in deliveries:
@@ -145,18 +170,26 @@ def model_estimates(
         features = trip_features(
             trip, Context(pace_vehicle=paces.get(str(d.vehicle_id), math.nan), tz=site.timezone)
         )
-        index.observe(trip.lat, trip.lon, trip.t, features[:, COL["speed_now"]])
+        # Only the current and the previous 15-minute bin make "traffic right now".
+        recent = trip.t >= present_from
+        index.observe(
+            trip.lat[recent], trip.lon[recent], trip.t[recent], features[recent, COL["speed_now"]]
+        )
         built.append((d, trip, features[-1]))
     if not built:
         return {}
     X = np.stack([row for _, _, row in built])
-    for k, (d, trip, _) in enumerate(built):
+    for k, (d, _, _) in enumerate(built):
         X[k, COL["elapsed_s"]] = (
             now.timestamp() - d.departed_at.timestamp() if d.departed_at else math.nan
         )
-        X[k, [COL["traffic_now"], COL["traffic_usual"], COL["traffic_line"]]] = index.features(
-            float(trip.lat[-1]), float(trip.lon[-1]), now.timestamp(), trip.dest_lat, trip.dest_lon
-        )
+    X[:, [COL["traffic_now"], COL["traffic_usual"], COL["traffic_line"]]] = index.features_many(
+        np.array([trip.lat[-1] for _, trip, _ in built]),
+        np.array([trip.lon[-1] for _, trip, _ in built]),
+        np.full(len(built), now.timestamp()),
+        np.array([trip.dest_lat for _, trip, _ in built]),
+        np.array([trip.dest_lon for _, trip, _ in built]),
+    )
     for name in eta_training.SERVING_HIDDEN:
         X[:, COL[name]] = np.nan
     router = routing.client()
@@ -220,8 +253,8 @@ def _record(
     previous_p50: datetime | None,
     vehicle: Vehicle | None,
     now: datetime,
-) -> None:
-    """Tell subscribers and live screens about a new ETA, and log it."""
+) -> dict[str, Any]:
+    """Tell subscribers and live screens about a new ETA; returns its row for the ETA log."""
     assert delivery.id is not None
     if previous_p50 is not None and abs(fresh.p50 - previous_p50) > ETA_CHANGE:
         webhooks.enqueue(
@@ -256,47 +289,105 @@ def _record(
             "lon": vehicle.last_lon if vehicle else None,
         },
     )
-    session.add(
-        EtaPrediction(
-            delivery_id=delivery.id,
-            predicted_at=now,
-            remaining_m=fresh.remaining_m,
-            eta_p10_at=fresh.p10,
-            eta_p50_at=fresh.p50,
-            eta_p90_at=fresh.p90,
-            model_version=fresh.model_version,
-        )
+    return {
+        "delivery_id": delivery.id,
+        "predicted_at": now,
+        "remaining_m": fresh.remaining_m,
+        "eta_p10_at": fresh.p10,
+        "eta_p50_at": fresh.p50,
+        "eta_p90_at": fresh.p90,
+        "model_version": fresh.model_version,
+    }
+
+
+def current_estimates(
+    session: Session,
+    *,
+    deliveries: Sequence[Delivery],
+    sites: dict[int, Site],
+    now: datetime,
+    scope: Sequence[Any] = (),
+) -> dict[int, Estimate]:
+    """The current ETA of each delivery still to arrive (planned or en route, with a vehicle):
+    a served one younger than a minute is reused, the others are computed in one batch and
+    logged. `scope` narrows the read of the ETA log to criteria on Delivery that cover the
+    deliveries given (one site, one delivery); without it the whole fleet's log is read."""
+    waiting = [
+        d
+        for d in deliveries
+        if d.status in ON_THE_WAY and d.vehicle_id is not None and d.site_id in sites
+    ]
+    if not waiting:
+        return {}
+    previous = eta_log.latest(
+        session,
+        col(Delivery.status).in_(ON_THE_WAY),
+        col(Delivery.vehicle_id).is_not(None),
+        *scope,
+        not_before=EPOCH,
     )
+    found: dict[int, Estimate] = {}
+    stale: list[Delivery] = []
+    for d in waiting:
+        assert d.id is not None
+        last = previous.get(d.id)
+        if last is not None and last.served_at is not None and now - last.served_at < REUSE:
+            found[d.id] = last
+        else:
+            stale.append(d)
+    if stale:
+        found.update(_serve_and_log(session, stale, sites, previous, now))
+    return found
+
+
+def _serve_and_log(
+    session: Session,
+    deliveries: list[Delivery],
+    sites: dict[int, Site],
+    previous: dict[int, Estimate],
+    now: datetime,
+) -> dict[int, Estimate]:
+    """Fresh ETAs for the deliveries, each logged and announced (live, webhooks)."""
+    fresh = fresh_estimates(session, deliveries, sites, now)
+    vehicles = {
+        v.id: v
+        for v in session.exec(
+            select(Vehicle).where(_vehicle_in(Vehicle.id, {d.vehicle_id for d in deliveries}))
+        )
+    }
+    logged = []
+    for d in deliveries:
+        assert d.id is not None
+        found = fresh.get(d.id)
+        if found is None:
+            continue
+        last = previous.get(d.id)
+        logged.append(
+            _record(
+                session,
+                delivery=d,
+                fresh=found,
+                previous_p50=last.p50 if last else None,
+                vehicle=vehicles.get(d.vehicle_id),
+                now=now,
+            )
+        )
+    if logged:
+        # One multi-row INSERT instead of thousands of ORM objects: a refresh logs every truck.
+        session.execute(insert(EtaPrediction), logged)
+    return fresh
 
 
 def estimate(session: Session, *, delivery: Delivery, site: Site, now: datetime) -> Estimate | None:
     """The delivery's current ETA, reusing a fresh logged one, logging a new one otherwise."""
-    if (
-        delivery.status not in (DeliveryStatus.planned, DeliveryStatus.en_route)
-        or delivery.vehicle_id is None
-    ):
-        return None
-    last = session.exec(
-        select(EtaPrediction)
-        .where(EtaPrediction.delivery_id == delivery.id)
-        .order_by(col(EtaPrediction.predicted_at).desc())
-        .limit(1)
-    ).first()
-    if last is not None and now - last.predicted_at < REUSE:
-        return Estimate(
-            last.eta_p10_at, last.eta_p50_at, last.eta_p90_at, last.remaining_m, last.model_version
-        )
-    assert delivery.id is not None and site.id is not None
-    fresh = fresh_estimates(session, [delivery], {site.id: site}, now)[delivery.id]
-    _record(
+    assert site.id is not None
+    return current_estimates(
         session,
-        delivery=delivery,
-        fresh=fresh,
-        previous_p50=last.eta_p50_at if last else None,
-        vehicle=session.get(Vehicle, delivery.vehicle_id),
+        deliveries=[delivery],
+        sites={site.id: site},
         now=now,
-    )
-    return fresh
+        scope=(col(Delivery.id) == delivery.id,),
+    ).get(delivery.id or -1)
 
 
 def inbound_for_site(
@@ -308,50 +399,37 @@ def inbound_for_site(
         .where(Delivery.slot_start_at < now + timedelta(hours=72))
         .order_by(col(Delivery.slot_start_at))
     )
-    rows = [
-        (d, estimate(session, delivery=d, site=site, now=now)) for d in session.exec(stmt).all()
-    ]
+    deliveries = list(session.exec(stmt).all())
+    assert site.id is not None
+    found = current_estimates(
+        session,
+        deliveries=deliveries,
+        sites={site.id: site},
+        now=now,
+        scope=(Delivery.site_id == site.id,),
+    )
     session.commit()
-    return rows
+    return [(d, found.get(d.id or -1)) for d in deliveries]
 
 
 def refresh_all(session: Session, *, now: datetime) -> int:
     """Job body: a fresh ETA (logged) for every delivery on its way, in one batch: a few
     queries and one model prediction for all of them."""
     due = (
-        col(Delivery.status).in_([DeliveryStatus.planned, DeliveryStatus.en_route]),
+        col(Delivery.status).in_(ON_THE_WAY),
         col(Delivery.vehicle_id).is_not(None),
         Delivery.slot_start_at < now + timedelta(hours=24),
     )
-    recent = eta_log.latest(session, *due, not_before=now - REUSE)
-    deliveries = [d for d in session.exec(select(Delivery).where(*due)).all() if d.id not in recent]
+    previous = eta_log.latest(session, *due, not_before=EPOCH)
+    deliveries = [
+        d
+        for d in session.exec(select(Delivery).where(*due)).all()
+        if d.id not in previous or now - (previous[d.id].served_at or EPOCH) >= REUSE
+    ]
     if not deliveries:
         return 0
     site_ids = {d.site_id for d in deliveries}
     sites = {s.id: s for s in session.exec(select(Site).where(col(Site.id).in_(site_ids)))}
-    previous = eta_log.latest(session, *due, not_before=datetime.min.replace(tzinfo=UTC))
-    vehicles = {
-        v.id: v
-        for v in session.exec(
-            select(Vehicle).where(col(Vehicle.id).in_({d.vehicle_id for d in deliveries}))
-        )
-    }
-    fresh = fresh_estimates(session, deliveries, sites, now)  # type: ignore[arg-type]
-    count = 0
-    for d in deliveries:
-        assert d.id is not None
-        found = fresh.get(d.id)
-        if found is None:
-            continue
-        last = previous.get(d.id)
-        _record(
-            session,
-            delivery=d,
-            fresh=found,
-            previous_p50=last.p50 if last else None,
-            vehicle=vehicles.get(d.vehicle_id),
-            now=now,
-        )
-        count += 1
+    fresh = _serve_and_log(session, deliveries, sites, previous, now)  # type: ignore[arg-type]
     session.commit()
-    return count
+    return len(fresh)
