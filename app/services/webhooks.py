@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from app.auth import Principal
@@ -119,6 +118,28 @@ def delete_subscription(session: Session, *, principal: Principal, subscription_
 # --- outbox -----------------------------------------------------------------------------
 
 
+_SUBSCRIPTIONS = "webhook_subscriptions"
+
+
+def _active_subscriptions(session: Session) -> list[WebhookSubscription]:
+    """Active subscriptions, read once per transaction: a refresh pass may emit thousands of
+    events, and a query for each (with the autoflush before it) made alerts crawl."""
+    cached = session.info.get(_SUBSCRIPTIONS)
+    if cached is None:
+        cached = list(
+            session.exec(
+                select(WebhookSubscription).where(col(WebhookSubscription.is_active).is_(True))
+            ).all()
+        )
+        session.info[_SUBSCRIPTIONS] = cached
+        orm_event.listen(session, "after_transaction_end", _forget_subscriptions, once=True)
+    return cached
+
+
+def _forget_subscriptions(session: Session, _transaction: Any) -> None:
+    session.info.pop(_SUBSCRIPTIONS, None)
+
+
 def enqueue(
     session: Session,
     *,
@@ -131,18 +152,14 @@ def enqueue(
     """Add the event for every matching subscription; the caller's commit makes it durable
     together with the change it describes."""
     now = now or utcnow()
-    conditions: list[Any] = []
-    if supplier_id is not None:
-        conditions.append(col(WebhookSubscription.supplier_id) == supplier_id)
-    if site_id is not None:
-        conditions.append(col(WebhookSubscription.site_id) == site_id)
-    if not conditions:
+    if supplier_id is None and site_id is None:
         return 0
-    subs = session.exec(
-        select(WebhookSubscription).where(
-            col(WebhookSubscription.is_active).is_(True), or_(*conditions)
-        )
-    ).all()
+    subs = [
+        sub
+        for sub in _active_subscriptions(session)
+        if (supplier_id is not None and sub.supplier_id == supplier_id)
+        or (site_id is not None and sub.site_id == site_id)
+    ]
     count = 0
     for sub in subs:
         if event_type not in sub.events or sub.id is None:
