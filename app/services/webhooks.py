@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import orjson
+from sqlalchemy import event as orm_event
 from sqlmodel import Session, col, select
 
 from app.auth import Principal
