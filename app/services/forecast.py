@@ -33,12 +33,19 @@ def _trucks_on_road(session: Session, site: Site, now: datetime) -> list[fc.Truc
     fresh estimate for a truck it has not served lately."""
     on_road = (Delivery.site_id == site.id, Delivery.status == DeliveryStatus.en_route)
     served = eta_log.latest(session, *on_road, not_before=now - SERVED_ETA_MAX_AGE)
-    trucks = []
-    for delivery in session.exec(select(Delivery).where(*on_road)):
-        assert delivery.id is not None
-        found = served.get(delivery.id) or eta_serving.estimate(
-            session, delivery=delivery, site=site, now=now
+    deliveries = list(session.exec(select(Delivery).where(*on_road)))
+    unserved = [d for d in deliveries if d.id not in served]
+    if unserved:
+        assert site.id is not None
+        served.update(
+            eta_serving.current_estimates(
+                session, deliveries=unserved, sites={site.id: site}, now=now, scope=on_road
+            )
         )
+    trucks = []
+    for delivery in deliveries:
+        assert delivery.id is not None
+        found = served.get(delivery.id)
         if found is None:
             continue
         trucks.append(
