@@ -7,9 +7,10 @@ threshold cannot open and resolve an alert on every pass.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -227,7 +228,13 @@ def flags_for(
 
 
 def _notify(
-    session: Session, event_type: str, delivery: Delivery, reason: str, message: str, now: datetime
+    session: Session,
+    event_type: str,
+    message: str,
+    *,
+    delivery: Delivery,
+    reason: str,
+    now: datetime,
 ) -> None:
     live.publish(
         session,
@@ -254,6 +261,45 @@ def _notify(
         site_id=delivery.site_id,
         now=now,
     )
+
+
+def _apply(
+    session: Session,
+    flag: Flag,
+    alert: Alert | None,
+    *,
+    site_id: int,
+    delivery_id: int | None,
+    notify: Callable[[str, str], None],
+    counts: dict[str, int],
+    now: datetime,
+) -> None:
+    """Open, update or resolve the alert a flag stands for; `notify(event_type, message)`
+    tells subscribers and live screens of an opening or a resolution."""
+    if flag.holds and alert is None:
+        notify("alert.opened", flag.message)
+        session.add(
+            Alert(
+                site_id=site_id,
+                delivery_id=delivery_id,
+                reason=flag.reason,
+                severity=flag.severity,
+                message=flag.message,
+                details=flag.details,
+                opened_at=now,
+            )
+        )
+        counts["opened"] += 1
+    elif flag.holds and alert is not None:
+        changed = (flag.message, flag.severity, flag.details)
+        if (alert.message, alert.severity, alert.details) != changed:
+            alert.message, alert.severity, alert.details = changed
+            session.add(alert)
+    elif flag.holds is False and alert is not None:
+        notify("alert.resolved", alert.message)
+        alert.state, alert.resolved_at = AlertState.resolved, now
+        session.add(alert)
+        counts["resolved"] += 1
 
 
 def evaluate(session: Session, *, now: datetime) -> dict[str, int]:
@@ -294,38 +340,16 @@ def evaluate(session: Session, *, now: datetime) -> dict[str, int]:
             now=now,
         )
         for flag in flags:
-            alert = current[delivery.id].get(flag.reason)
-            if flag.holds and alert is None:
-                _notify(session, "alert.opened", delivery, flag.reason, flag.message, now)
-                session.add(
-                    Alert(
-                        site_id=delivery.site_id,
-                        delivery_id=delivery.id,
-                        reason=flag.reason,
-                        severity=flag.severity,
-                        message=flag.message,
-                        details=flag.details,
-                        opened_at=now,
-                    )
-                )
-                counts["opened"] += 1
-            elif flag.holds and alert is not None:
-                if (alert.message, alert.severity, alert.details) != (
-                    flag.message,
-                    flag.severity,
-                    flag.details,
-                ):
-                    alert.message, alert.severity, alert.details = (
-                        flag.message,
-                        flag.severity,
-                        flag.details,
-                    )
-                    session.add(alert)
-            elif flag.holds is False and alert is not None:
-                _notify(session, "alert.resolved", delivery, flag.reason, alert.message, now)
-                alert.state, alert.resolved_at = AlertState.resolved, now
-                session.add(alert)
-                counts["resolved"] += 1
+            _apply(
+                session,
+                flag,
+                current[delivery.id].get(flag.reason),
+                site_id=delivery.site_id,
+                delivery_id=delivery.id,
+                notify=partial(_notify, session, delivery=delivery, reason=flag.reason, now=now),
+                counts=counts,
+                now=now,
+            )
     # Deliveries that closed (completed, cancelled, no-show) take their alerts with them.
     stale = session.exec(
         select(Alert)
@@ -429,27 +453,16 @@ def evaluate_site_queues(session: Session, *, now: datetime) -> dict[str, int]:
                 col(Alert.state).in_([AlertState.open, AlertState.acknowledged]),
             )
         ).first()
-        if flag.holds and alert is None:
-            _notify_site(session, "alert.opened", site_id, flag.message, now)
-            session.add(
-                Alert(
-                    site_id=site_id,
-                    reason=flag.reason,
-                    severity=flag.severity,
-                    message=flag.message,
-                    details=flag.details,
-                    opened_at=now,
-                )
-            )
-            counts["opened"] += 1
-        elif flag.holds and alert is not None:
-            alert.message, alert.details = flag.message, flag.details
-            session.add(alert)
-        elif flag.holds is False and alert is not None:
-            _notify_site(session, "alert.resolved", site_id, alert.message, now)
-            alert.state, alert.resolved_at = AlertState.resolved, now
-            session.add(alert)
-            counts["resolved"] += 1
+        _apply(
+            session,
+            flag,
+            alert,
+            site_id=site_id,
+            delivery_id=None,
+            notify=partial(_notify_site, session, site_id=site_id, now=now),
+            counts=counts,
+            now=now,
+        )
     # Sites with nothing left coming resolve their forecast alerts too.
     for alert in session.exec(
         select(Alert).where(
@@ -467,7 +480,7 @@ def evaluate_site_queues(session: Session, *, now: datetime) -> dict[str, int]:
 
 
 def _notify_site(
-    session: Session, event_type: str, site_id: int, message: str, now: datetime
+    session: Session, event_type: str, message: str, *, site_id: int, now: datetime
 ) -> None:
     data = {"event": event_type, "reason": R.unloading_queue.value, "message": message}
     live.publish(session, site_id=site_id, kind="alert", data={**data, "delivery_id": None})

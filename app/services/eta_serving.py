@@ -217,19 +217,16 @@ def model_estimates(
 
 
 def fresh_estimates(
-    session: Session, deliveries: list[Delivery], sites: dict[int, Site], now: datetime
+    session: Session,
+    deliveries: list[Delivery],
+    sites: dict[int, Site],
+    vehicles: dict[int | None, Vehicle],
+    now: datetime,
 ) -> dict[int, Estimate]:
-    """Model ETAs where the active model can make one, physics for the rest."""
+    """Model ETAs where the active model can make one, physics (from each vehicle's last
+    fix) for the rest."""
     model = eta_training.serving_model(session)
     found = model_estimates(session, model, deliveries, sites, now) if model else {}
-    vehicles = {
-        v.id: v
-        for v in session.exec(
-            select(Vehicle).where(
-                col(Vehicle.id).in_({d.vehicle_id for d in deliveries if d.id not in found})
-            )
-        )
-    }
     for d in deliveries:
         assert d.id is not None
         if d.id in found or d.site_id not in sites:
@@ -348,13 +345,13 @@ def _serve_and_log(
     now: datetime,
 ) -> dict[int, Estimate]:
     """Fresh ETAs for the deliveries, each logged and announced (live, webhooks)."""
-    fresh = fresh_estimates(session, deliveries, sites, now)
-    vehicles = {
+    vehicles: dict[int | None, Vehicle] = {
         v.id: v
         for v in session.exec(
             select(Vehicle).where(_vehicle_in(Vehicle.id, {d.vehicle_id for d in deliveries}))
         )
     }
+    fresh = fresh_estimates(session, deliveries, sites, vehicles, now)
     logged = []
     for d in deliveries:
         assert d.id is not None

@@ -425,11 +425,10 @@ class FleetSim:
         truck.current = None
         self._push(t, "plan", index)
 
-    def _on_depart(self, t: float, truck: _Truck, index: int, out: list[Happening]) -> None:
-        record = truck.current
-        assert record is not None
-        nodes, edges, _ = self.route(truck.depot_node, self.site_node[record.site_key], t)
-        trip = drive(
+    def _drive(self, truck: _Truck, origin: int, destination: int, t: float) -> Trip:
+        """The truck's trip on the fastest route for the traffic expected at departure."""
+        nodes, edges, _ = self.route(origin, destination, t)
+        return drive(
             self.network,
             self.traffic,
             nodes=nodes,
@@ -438,6 +437,11 @@ class FleetSim:
             rng=truck.rng,
             config=self.config.truck,
         )
+
+    def _on_depart(self, t: float, truck: _Truck, index: int, out: list[Happening]) -> None:
+        record = truck.current
+        assert record is not None
+        trip = self._drive(truck, truck.depot_node, self.site_node[record.site_key], t)
         record.trip = trip
         record.status = "en_route"
         truck.next_fix_t = t
@@ -507,16 +511,7 @@ class FleetSim:
         record = truck.current
         assert record is not None
         site = self.sites[record.site_key]
-        nodes, edges, _ = self.route(self.site_node[site.key], truck.depot_node, t)
-        trip = drive(
-            self.network,
-            self.traffic,
-            nodes=nodes,
-            edges=edges,
-            depart_t=t,
-            rng=truck.rng,
-            config=self.config.truck,
-        )
+        trip = self._drive(truck, self.site_node[site.key], truck.depot_node, t)
         fixes = self._fixes(truck, t, trip.end_t, self._trip_truth(trip))
         if fixes is not None:
             out.append(Happening("fixes", t, truck.spec, None, fixes, "to_depot"))
