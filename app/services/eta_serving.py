@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from app import live
 from app.services import eta_log, eta_training, routing, webhooks
 from app.services.eta_log import Estimate
-from eta.features import COL, Context, trip_features
+from eta.features import COL, Context, fleet_features
 from eta.geofence import distance_m
 from eta.model import EtaModel
 from eta.tracks import Trip
@@ -146,7 +146,8 @@ def model_estimates(
     index = eta_training.serving_index(model)
     present_from = (now.timestamp() // BIN_S - 1) * BIN_S
     paces = model.info.get("pace_vehicle", {})
-    built: list[tuple[Delivery, Trip, np.ndarray]] = []
+    built: list[tuple[Delivery, Trip]] = []
+    contexts: list[Context] = []
     for d in deliveries:
         site = sites.get(d.site_id)
         track = fixes.get(d.vehicle_id or -1)
@@ -155,40 +156,49 @@ def model_estimates(
         since = d.departed_at.timestamp() if d.departed_at else -math.inf
         kept = [f for f in track if f[0] >= since] or track[-1:]
         arr = np.array(kept)
-        trip = Trip(
-            trip_id=str(d.id),
-            vehicle_id=str(d.vehicle_id),
-            t=arr[:, 0],
-            lat=arr[:, 1],
-            lon=arr[:, 2],
-            speed=arr[:, 3],
-            dest_lat=site.lat,
-            dest_lon=site.lon,
-            arrival_t=math.nan,
-            tz=site.timezone,
+        built.append(
+            (
+                d,
+                Trip(
+                    trip_id=str(d.id),
+                    vehicle_id=str(d.vehicle_id),
+                    t=arr[:, 0],
+                    lat=arr[:, 1],
+                    lon=arr[:, 2],
+                    speed=arr[:, 3],
+                    dest_lat=site.lat,
+                    dest_lon=site.lon,
+                    arrival_t=math.nan,
+                    tz=site.timezone,
+                ),
+            )
         )
-        features = trip_features(
-            trip, Context(pace_vehicle=paces.get(str(d.vehicle_id), math.nan), tz=site.timezone)
+        contexts.append(
+            Context(pace_vehicle=paces.get(str(d.vehicle_id), math.nan), tz=site.timezone)
         )
-        # Only the current and the previous 15-minute bin make "traffic right now".
-        recent = trip.t >= present_from
-        index.observe(
-            trip.lat[recent], trip.lon[recent], trip.t[recent], features[recent, COL["speed_now"]]
-        )
-        built.append((d, trip, features[-1]))
     if not built:
         return {}
-    X = np.stack([row for _, _, row in built])
-    for k, (d, _, _) in enumerate(built):
+    features = fleet_features([trip for _, trip in built], contexts)
+    t_all = np.concatenate([trip.t for _, trip in built])
+    # Only the current and the previous 15-minute bin make "traffic right now".
+    recent = t_all >= present_from
+    index.observe(
+        np.concatenate([trip.lat for _, trip in built])[recent],
+        np.concatenate([trip.lon for _, trip in built])[recent],
+        t_all[recent],
+        features[recent, COL["speed_now"]],
+    )
+    X = features[np.cumsum([len(trip) for _, trip in built]) - 1]
+    for k, (d, _) in enumerate(built):
         X[k, COL["elapsed_s"]] = (
             now.timestamp() - d.departed_at.timestamp() if d.departed_at else math.nan
         )
     X[:, [COL["traffic_now"], COL["traffic_usual"], COL["traffic_line"]]] = index.features_many(
-        np.array([trip.lat[-1] for _, trip, _ in built]),
-        np.array([trip.lon[-1] for _, trip, _ in built]),
+        np.array([trip.lat[-1] for _, trip in built]),
+        np.array([trip.lon[-1] for _, trip in built]),
         np.full(len(built), now.timestamp()),
-        np.array([trip.dest_lat for _, trip, _ in built]),
-        np.array([trip.dest_lon for _, trip, _ in built]),
+        np.array([trip.dest_lat for _, trip in built]),
+        np.array([trip.dest_lon for _, trip in built]),
     )
     for name in eta_training.SERVING_HIDDEN:
         X[:, COL[name]] = np.nan
@@ -196,14 +206,14 @@ def model_estimates(
     if router is not None:
         router.fill(
             X,
-            np.array([trip.lat[-1] for _, trip, _ in built]),
-            np.array([trip.lon[-1] for _, trip, _ in built]),
-            np.array([trip.dest_lat for _, trip, _ in built]),
-            np.array([trip.dest_lon for _, trip, _ in built]),
+            np.array([trip.lat[-1] for _, trip in built]),
+            np.array([trip.lon[-1] for _, trip in built]),
+            np.array([trip.dest_lat for _, trip in built]),
+            np.array([trip.dest_lon for _, trip in built]),
         )
     p10, p50, p90 = model.predict(X)
     out = {}
-    for k, (d, trip, _) in enumerate(built):
+    for k, (d, trip) in enumerate(built):
         assert d.id is not None
         base = datetime.fromtimestamp(float(trip.t[-1]), UTC)
         out[d.id] = Estimate(

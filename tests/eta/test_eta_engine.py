@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from bench.shared_tracks import convert
 from eta import backtest
-from eta.features import COL, FEATURES, Context, trip_features
+from eta.features import COL, FEATURES, Context, fleet_features, trip_features
 from eta.model import EtaModel
 from eta.tracks import TrackFileError, Trip, read_tracks_csv
 from eta.traffic import TrafficIndex
@@ -191,3 +191,14 @@ def test_p10_p90_window_is_calibrated_on_trips_it_has_not_seen() -> None:
     assert 0.7 <= coverage <= 0.9, coverage
     assert np.all(p10 <= p50) and np.all(p50 <= p90)
     assert model.info["interval_widening"] == round(model.widen, 4)
+
+
+def test_fleet_features_equal_each_trip_on_its_own() -> None:
+    # Trips back to back in time and space: windows and steps must restart at each trip.
+    trips = synthetic_trips(6, seed=5)
+    contexts = [Context(pace_vehicle=float(k + 1), tz="Europe/Moscow") for k in range(6)]
+    together = fleet_features(trips, contexts)
+    apart = np.vstack([trip_features(t, c) for t, c in zip(trips, contexts, strict=True)])
+    assert together.shape == apart.shape
+    assert np.allclose(together, apart, equal_nan=True, rtol=1e-9, atol=1e-6)
+    assert len(fleet_features([], [])) == 0
