@@ -9,7 +9,6 @@ window of 0.8×–1.5× the remaining time.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -115,6 +114,36 @@ def _vehicle_in(column: Any, vehicle_ids: set[int | None]) -> Any:
     return col(column).in_(select(Delivery.vehicle_id).where(col(Delivery.status).in_(ON_THE_WAY)))
 
 
+def _recent_tracks(session: Session, vehicle_ids: set[int], now: datetime) -> dict[int, np.ndarray]:
+    """Each vehicle's fixes of the model's window as rows of (epoch s, lat, lon, speed m/s,
+    NaN unknown), oldest first, from one query."""
+    result = session.connection().execute(
+        columns_select(
+            col(Position.vehicle_id),
+            _epoch_seconds(session, Position.device_at),
+            col(Position.lat),
+            col(Position.lon),
+            col(Position.speed_mps),
+        )
+        .where(_vehicle_in(Position.vehicle_id, set(vehicle_ids)))
+        .where(col(Position.device_at) >= now - MODEL_WINDOW)
+        .where(col(Position.device_at) <= now + CLOCK_SKEW)
+        .order_by(col(Position.vehicle_id), col(Position.device_at))
+    )
+    # Plain numbers that need no type processing: read straight from the DBAPI cursor into an
+    # array (None becomes NaN). For a fleet's 300 000 fixes this is a second faster than rows.
+    with result:
+        fixes = np.array(result.cursor.fetchall(), dtype=float).reshape(-1, 5)
+    if not len(fixes):
+        return {}
+    starts = np.flatnonzero(np.r_[True, fixes[1:, 0] != fixes[:-1, 0]])
+    ends = np.r_[starts[1:], len(fixes)]
+    return {
+        int(fixes[a, 0]): fixes[a:b, 1:]
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+    }
+
+
 def model_estimates(
     session: Session,
     model: EtaModel,
@@ -127,22 +156,7 @@ def model_estimates(
     vehicle_ids = {d.vehicle_id for d in deliveries if d.vehicle_id is not None}
     if not vehicle_ids:
         return {}
-    rows = session.execute(
-        columns_select(
-            col(Position.vehicle_id),
-            _epoch_seconds(session, Position.device_at),
-            col(Position.lat),
-            col(Position.lon),
-            col(Position.speed_mps),
-        )
-        .where(_vehicle_in(Position.vehicle_id, set(vehicle_ids)))
-        .where(col(Position.device_at) >= now - MODEL_WINDOW)
-        .where(col(Position.device_at) <= now + CLOCK_SKEW)
-        .order_by(col(Position.vehicle_id), col(Position.device_at))
-    ).all()
-    fixes: dict[int, list[tuple[float, float, float, float]]] = defaultdict(list)
-    for vehicle_id, at, lat, lon, speed in rows:
-        fixes[vehicle_id].append((at, lat, lon, math.nan if speed is None else speed))
+    tracks = _recent_tracks(session, vehicle_ids, now)
     index = eta_training.serving_index(model)
     present_from = (now.timestamp() // BIN_S - 1) * BIN_S
     paces = model.info.get("pace_vehicle", {})
@@ -150,12 +164,13 @@ def model_estimates(
     contexts: list[Context] = []
     for d in deliveries:
         site = sites.get(d.site_id)
-        track = fixes.get(d.vehicle_id or -1)
-        if site is None or not track:
+        track = tracks.get(d.vehicle_id or -1)
+        if site is None or track is None:
             continue
         since = d.departed_at.timestamp() if d.departed_at else -math.inf
-        kept = [f for f in track if f[0] >= since] or track[-1:]
-        arr = np.array(kept)
+        arr = track[track[:, 0] >= since]
+        if not len(arr):
+            arr = track[-1:]
         built.append(
             (
                 d,
