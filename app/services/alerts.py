@@ -35,7 +35,6 @@ from models import (
     Position,
     Role,
     Site,
-    Vehicle,
 )
 
 R = AlertReason
@@ -85,7 +84,7 @@ def _late_flags(
     )
 
 
-def _silent_flag(delivery: Delivery, vehicle: Vehicle | None, now: datetime) -> Flag:
+def _silent_flag(delivery: Delivery, vehicle: eta_serving.LastFix | None, now: datetime) -> Flag:
     if delivery.status != DeliveryStatus.en_route or vehicle is None:
         return Flag(R.vehicle_silent, False)
     if vehicle.last_fix_at is None:
@@ -213,7 +212,7 @@ def flags_for(
     delivery: Delivery,
     *,
     site: Site,
-    vehicle: Vehicle | None,
+    vehicle: eta_serving.LastFix | None,
     found: eta_serving.Estimate | None,
     track: TrackEnds | None,
     now: datetime,
@@ -311,14 +310,7 @@ def evaluate(session: Session, *, now: datetime) -> dict[str, int]:
     watched = [*ACTIVE_STATUSES]
     deliveries = list(session.exec(select(Delivery).where(col(Delivery.status).in_(watched))))
     sites = {s.id: s for s in session.exec(select(Site)) if s.id is not None}
-    vehicles = {
-        v.id: v
-        for v in session.exec(
-            select(Vehicle)
-            .join(Delivery, col(Delivery.vehicle_id) == col(Vehicle.id))
-            .where(col(Delivery.status).in_(watched))
-        )
-    }
+    vehicles = eta_serving.last_fixes(session, col(Delivery.status).in_(watched))
     estimates = eta_serving.current_estimates(session, deliveries=deliveries, sites=sites, now=now)
     tracks = _track_ends(session, now=now)
     current: dict[int | None, dict[str, Alert]] = defaultdict(dict)

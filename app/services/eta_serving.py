@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import Float, cast, func, insert
@@ -95,6 +95,28 @@ def risk_at(
     if found.p50 > slot_end_at + LATE_GRACE:
         return Risk("late", minutes)
     return Risk("at_risk", minutes)
+
+
+class LastFix(NamedTuple):
+    """A vehicle's newest fix as kept on its row (None until it has reported)."""
+
+    last_lat: float | None
+    last_lon: float | None
+    last_fix_at: datetime | None
+
+
+def last_fixes(session: Session, *criteria: Any) -> dict[int, LastFix]:
+    """Vehicle id → its newest fix, for the vehicles of deliveries matching the criteria, in
+    one column query (a fleet's worth of full Vehicle objects costs a third of a second)."""
+    rows = session.execute(
+        columns_select(
+            col(Vehicle.id), col(Vehicle.last_lat), col(Vehicle.last_lon), col(Vehicle.last_fix_at)
+        )
+        .join(Delivery, col(Delivery.vehicle_id) == col(Vehicle.id))
+        .where(*criteria)
+        .distinct()
+    )
+    return {vehicle_id: LastFix(lat, lon, at) for vehicle_id, lat, lon, at in rows}
 
 
 def _epoch_seconds(session: Session, column: Any) -> Any:
@@ -245,7 +267,7 @@ def fresh_estimates(
     session: Session,
     deliveries: list[Delivery],
     sites: dict[int, Site],
-    vehicles: dict[int | None, Vehicle],
+    vehicles: dict[int, LastFix],
     now: datetime,
 ) -> dict[int, Estimate]:
     """Model ETAs where the active model can make one, physics (from each vehicle's last
@@ -256,7 +278,7 @@ def fresh_estimates(
         assert d.id is not None
         if d.id in found or d.site_id not in sites:
             continue
-        vehicle = vehicles.get(d.vehicle_id)
+        vehicle = vehicles.get(d.vehicle_id or -1)
         found[d.id] = physics_estimate(
             lat=vehicle.last_lat if vehicle else None,
             lon=vehicle.last_lon if vehicle else None,
@@ -273,7 +295,7 @@ def _record(
     delivery: Delivery,
     fresh: Estimate,
     previous_p50: datetime | None,
-    vehicle: Vehicle | None,
+    vehicle: LastFix | None,
     now: datetime,
 ) -> dict[str, Any]:
     """Tell subscribers and live screens about a new ETA; returns its row for the ETA log."""
@@ -370,12 +392,9 @@ def _serve_and_log(
     now: datetime,
 ) -> dict[int, Estimate]:
     """Fresh ETAs for the deliveries, each logged and announced (live, webhooks)."""
-    vehicles: dict[int | None, Vehicle] = {
-        v.id: v
-        for v in session.exec(
-            select(Vehicle).where(_vehicle_in(Vehicle.id, {d.vehicle_id for d in deliveries}))
-        )
-    }
+    vehicles = last_fixes(
+        session, _vehicle_in(Delivery.vehicle_id, {d.vehicle_id for d in deliveries})
+    )
     fresh = fresh_estimates(session, deliveries, sites, vehicles, now)
     logged = []
     for d in deliveries:
@@ -390,7 +409,7 @@ def _serve_and_log(
                 delivery=d,
                 fresh=found,
                 previous_p50=last.p50 if last else None,
-                vehicle=vehicles.get(d.vehicle_id),
+                vehicle=vehicles.get(d.vehicle_id or -1),
                 now=now,
             )
         )
