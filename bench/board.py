@@ -11,7 +11,9 @@ in a row; the script prints p50/p95/max latency per endpoint.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -136,6 +138,9 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=500)
     parser.add_argument("--positions", type=int, default=10_000_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument(
+        "--one-process", action="store_true", help="run the scheduler inside the API process"
+    )
     parser.add_argument("--reuse", action="store_true", help="keep the data of a previous run")
     args = parser.parse_args()
     url = normalise_url(args.database_url)
@@ -150,7 +155,19 @@ def main() -> None:
 
         count = refresh_all(session, now=datetime.now(UTC))
     print(f"ETA refresh of {count} deliveries: {time.perf_counter() - refreshed:.1f} s")
-    proc, base = start_server(url, env={"INBOUND_SCHEDULER_ENABLED": "true"})
+    # By default the production layout (docker-compose.yml): the API without jobs and
+    # `inbound scheduler` as its own process on the same database; --one-process runs the jobs
+    # inside the API process, as `inbound serve` does on a single small machine.
+    scheduler = None
+    if args.one_process:
+        proc, base = start_server(url, env={"INBOUND_SCHEDULER_ENABLED": "true"})
+    else:
+        proc, base = start_server(url, env={"INBOUND_SCHEDULER_ENABLED": "false"})
+        scheduler = subprocess.Popen(
+            [sys.executable, "-c", "from app.cli import main; main()", "scheduler"],
+            env=dict(os.environ, INBOUND_DATABASE_URL=url, INBOUND_ENVIRONMENT="test"),
+        )
+    print("scheduler:", "in the API process" if args.one_process else "a separate process")
     try:
         token = httpx.post(
             f"{base}/api/v1/auth/token",
@@ -166,8 +183,10 @@ def main() -> None:
             p95 = t[int(len(t) * 0.95) - 1]
             print(f"{path:<48} {statistics.median(t):>8.1f} {p95:>8.1f} {t[-1]:>8.1f}")
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        for running in (proc, scheduler):
+            if running is not None:
+                running.terminate()
+                running.wait(timeout=20)
 
 
 if __name__ == "__main__":
