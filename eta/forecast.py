@@ -122,14 +122,17 @@ def _minutes(t: datetime, origin: datetime) -> float:
     return (t - origin).total_seconds() / 60.0
 
 
-def _split_normal_cdf(x: np.ndarray, *, p10: float, p50: float, p90: float) -> np.ndarray:
+def _split_normal_cdf(
+    x: np.ndarray, *, p10: np.ndarray | float, p50: np.ndarray | float, p90: np.ndarray | float
+) -> np.ndarray:
     """CDF through three quantiles: a normal below the median and another above it.
 
     Each half is scaled so F(P10) = 0.1, F(P50) = 0.5, F(P90) = 0.9 exactly, which keeps an
-    asymmetric ETA window asymmetric and gives Gaussian tails beyond it.
+    asymmetric ETA window asymmetric and gives Gaussian tails beyond it. Quantiles given as
+    column vectors (shape (n, 1)) give one CDF row per truck.
     """
-    lo = max(p50 - p10, 1e-6) / Z90
-    hi = max(p90 - p50, 1e-6) / Z90
+    lo = np.maximum(np.subtract(p50, p10), 1e-6) / Z90
+    hi = np.maximum(np.subtract(p90, p50), 1e-6) / Z90
     z = np.where(x < p50, (x - p50) / lo, (x - p50) / hi)
     return ndtr(z)
 
@@ -152,24 +155,29 @@ def shrink_stats(stats: SupplierStats | None, prior: LatenessPrior) -> tuple[flo
 
 
 def _bin_probabilities(
-    cdf_edges: np.ndarray, cdf_now: float, *, show: float
-) -> tuple[np.ndarray, float]:
-    """Arrival probability per bin given the truck has not arrived by now, and P(show | that).
+    cdf_edges: np.ndarray, cdf_now: np.ndarray | float, *, show: np.ndarray | float
+) -> np.ndarray:
+    """Arrival probability per bin given the truck has not arrived by now.
 
-    A booked truck still absent at issue time is more likely a no-show than it was at
-    booking: P(show | absent) = (1 - r) S / ((1 - r) S + r), with S = P(T > now | show).
-    Mass before `now` is cut and the rest renormalised. A truck whose whole window is
-    already past is taken as imminent: its mass goes to the first bin.
+    Rows are trucks: `cdf_edges` has shape (trucks, bins + 1), `cdf_now` and `show` one
+    value per truck (or a scalar). A booked truck still absent at issue time is more likely
+    a no-show than it was at booking: P(show | absent) = (1 - r) S / ((1 - r) S + r), with
+    S = P(T > now | show). Mass before `now` is cut and the rest renormalised. A truck whose
+    whole window is already past is taken as imminent: its mass goes to the first bin.
     """
-    survive = 1.0 - cdf_now
-    if survive < 1e-9:
-        out = np.zeros(cdf_edges.size - 1)
-        if out.size:
-            out[0] = show
-        return out, show
-    posterior_show = show * survive / (show * survive + (1.0 - show))
-    cond = np.clip((cdf_edges - cdf_now) / survive, 0.0, 1.0)
-    return posterior_show * np.diff(cond), posterior_show
+    cdf_edges = np.atleast_2d(cdf_edges)
+    n = cdf_edges.shape[0]
+    survive = np.broadcast_to(1.0 - np.asarray(cdf_now, dtype=float), (n,))
+    show = np.broadcast_to(np.asarray(show, dtype=float), (n,))
+    gone = survive < 1e-9
+    safe = np.where(gone, 1.0, survive)
+    posterior_show = show * safe / (show * safe + (1.0 - show))
+    cond = np.clip((cdf_edges - (1.0 - safe)[:, None]) / safe[:, None], 0.0, 1.0)
+    out = posterior_show[:, None] * np.diff(cond, axis=1)
+    if gone.any() and out.shape[1]:
+        out[gone] = 0.0
+        out[gone, 0] = show[gone]
+    return out
 
 
 def hour_of_week(t: datetime, tz: tzinfo) -> int:
@@ -203,27 +211,33 @@ def _items(
     prior: LatenessPrior,
 ) -> _Items:
     x = np.array([_minutes(e, issued_at) for e in edges])
-    rows: list[np.ndarray] = []
-    pallets: list[float] = []
-    for t in trucks_on_road:
-        q = [_minutes(v, issued_at) for v in (t.eta_p10, t.eta_p50, t.eta_p90)]
-        if not q[0] <= q[1] <= q[2]:
-            raise ValueError(f"delivery {t.delivery_id}: ETA quantiles out of order")
-        kw = {"p10": q[0], "p50": q[1], "p90": q[2]}
-        cdf = _split_normal_cdf(x, **kw)
-        now = float(_split_normal_cdf(np.array([0.0]), **kw)[0])
-        rows.append(_bin_probabilities(cdf, now, show=1.0)[0])
-        pallets.append(t.pallets)
-    for b in booked:
-        mean, std, no_show = shrink_stats(supplier_stats.get(b.supplier_id), prior)
-        centre = _minutes(b.slot_start, issued_at) + mean
-        sd = max(std, 1.0)
-        cdf = ndtr((x - centre) / sd)
-        now = float(ndtr((0.0 - centre) / sd))
-        rows.append(_bin_probabilities(cdf, now, show=1.0 - no_show)[0])
-        pallets.append(b.pallets)
     n_bins = len(edges) - 1
-    probs = np.vstack(rows) if rows else np.zeros((0, n_bins))
+    blocks: list[np.ndarray] = []
+    if trucks_on_road:
+        q = np.array(
+            [
+                [_minutes(v, issued_at) for v in (t.eta_p10, t.eta_p50, t.eta_p90)]
+                for t in trucks_on_road
+            ]
+        )
+        bad = ~((q[:, 0] <= q[:, 1]) & (q[:, 1] <= q[:, 2]))
+        if bad.any():
+            first = trucks_on_road[int(np.argmax(bad))]
+            raise ValueError(f"delivery {first.delivery_id}: ETA quantiles out of order")
+        kw = {"p10": q[:, :1], "p50": q[:, 1:2], "p90": q[:, 2:]}
+        cdf = _split_normal_cdf(x[None, :], **kw)
+        now = _split_normal_cdf(np.zeros((1, 1)), **kw)[:, 0]
+        blocks.append(_bin_probabilities(cdf, now, show=1.0))
+    if booked:
+        shrunk = np.array([shrink_stats(supplier_stats.get(b.supplier_id), prior) for b in booked])
+        mean, std, no_show = shrunk[:, 0], shrunk[:, 1], shrunk[:, 2]
+        centre = np.array([_minutes(b.slot_start, issued_at) for b in booked]) + mean
+        sd = np.maximum(std, 1.0)
+        cdf = ndtr((x[None, :] - centre[:, None]) / sd[:, None])
+        now = ndtr((0.0 - centre) / sd)
+        blocks.append(_bin_probabilities(cdf, now, show=1.0 - no_show))
+    probs = np.vstack(blocks) if blocks else np.zeros((0, n_bins))
+    pallets = [t.pallets for t in trucks_on_road] + [b.pallets for b in booked]
     return _Items(probs=probs, pallets=np.asarray(pallets, dtype=float))
 
 

@@ -33,31 +33,28 @@ def _trucks_on_road(session: Session, site: Site, now: datetime) -> list[fc.Truc
     fresh estimate for a truck it has not served lately."""
     on_road = (Delivery.site_id == site.id, Delivery.status == DeliveryStatus.en_route)
     served = eta_log.latest(session, *on_road, not_before=now - SERVED_ETA_MAX_AGE)
-    deliveries = list(session.exec(select(Delivery).where(*on_road)))
-    unserved = [d for d in deliveries if d.id not in served]
+    by_id = select(Delivery.id, Delivery.pallets).where(*on_road).order_by(col(Delivery.id))
+    pallets = {i: n for i, n in session.exec(by_id) if i is not None}
+    unserved = [delivery_id for delivery_id in pallets if delivery_id not in served]
     if unserved:
         assert site.id is not None
+        deliveries = session.exec(select(Delivery).where(col(Delivery.id).in_(unserved))).all()
         served.update(
             eta_serving.current_estimates(
-                session, deliveries=unserved, sites={site.id: site}, now=now, scope=on_road
+                session, deliveries=list(deliveries), sites={site.id: site}, now=now, scope=on_road
             )
         )
-    trucks = []
-    for delivery in deliveries:
-        assert delivery.id is not None
-        found = served.get(delivery.id)
-        if found is None:
-            continue
-        trucks.append(
-            fc.TruckOnRoad(
-                delivery_id=str(delivery.id),
-                pallets=float(delivery.pallets),
-                eta_p10=max(found.p10, now),
-                eta_p50=max(found.p50, now),
-                eta_p90=max(found.p90, now),
-            )
+    return [
+        fc.TruckOnRoad(
+            delivery_id=str(delivery_id),
+            pallets=float(count),
+            eta_p10=max(found.p10, now),
+            eta_p50=max(found.p50, now),
+            eta_p90=max(found.p90, now),
         )
-    return trucks
+        for delivery_id, count in pallets.items()
+        if (found := served.get(delivery_id)) is not None
+    ]
 
 
 def settled_history(
