@@ -109,6 +109,47 @@ def test_absent_truck_after_its_slot_is_more_likely_a_no_show() -> None:
     assert sum(h.trucks for h in fc) == pytest.approx(0.8 * s / (0.8 * s + 0.2), abs=1e-9)
 
 
+def test_many_trucks_at_once_add_up_to_each_truck_alone() -> None:
+    # The windows of all trucks are spread in one array pass: no truck's mass may leak into
+    # another's, whatever their order or kind.
+    stats = {"s1": SupplierStats("s1", 20.0, 15.0, 0.1, 50)}
+    trucks = [
+        make_truck(p10=20, p50=50, p90=140, pallets=12.0, ident="a"),
+        make_truck(p10=-90, p50=-60, p90=-30, pallets=5.0, ident="late"),  # window all past
+        make_truck(p10=300, p50=310, p90=315, pallets=33.0, ident="c"),
+    ]
+    booked = [
+        make_booking(slot_min=-120, supplier="s1", pallets=8.0, ident="x"),
+        make_booking(slot_min=200, supplier="s2", pallets=18.0, ident="y"),
+    ]
+    together = forecast_arrivals(
+        issued_at=T0, trucks_on_road=trucks, booked=booked, supplier_stats=stats, hours=12
+    )
+    alone = [
+        forecast_arrivals(issued_at=T0, trucks_on_road=[t], supplier_stats=stats, hours=12)
+        for t in trucks
+    ] + [
+        forecast_arrivals(issued_at=T0, booked=[b], supplier_stats=stats, hours=12) for b in booked
+    ]
+    for k in range(12):
+        assert together[k].trucks == pytest.approx(sum(f[k].trucks for f in alone), abs=1e-12)
+        assert together[k].pallets == pytest.approx(sum(f[k].pallets for f in alone), abs=1e-9)
+
+
+def test_truck_whose_whole_window_is_past_is_taken_as_imminent() -> None:
+    fc = forecast_arrivals(
+        issued_at=T0, trucks_on_road=[make_truck(p10=-300, p50=-240, p90=-200)], hours=4
+    )
+    assert [h.trucks for h in fc] == pytest.approx([1.0, 0.0, 0.0, 0.0], abs=1e-12)
+
+
+def test_eta_quantiles_out_of_order_are_refused_naming_the_delivery() -> None:
+    good = make_truck(p10=10, p50=20, p90=30, ident="fine")
+    bad = make_truck(p10=10, p50=40, p90=30, ident="D-42")
+    with pytest.raises(ValueError, match="D-42"):
+        forecast_arrivals(issued_at=T0, trucks_on_road=[good, bad], hours=4)
+
+
 def test_supplier_stats_are_shrunk_to_the_prior_when_thin() -> None:
     prior = LatenessPrior(mean_lateness_min=0.0, std_lateness_min=30.0, no_show_rate=0.1)
     assert shrink_stats(None, prior) == (0.0, 30.0, 0.1)
