@@ -142,6 +142,10 @@ def test_delivery_page_shows_timeline_track_and_eta_history(page, web: WebWorld)
     expect(page.locator("h1")).to_contain_text("PO-A-YARD")
     expect(page.locator("#eta-summary")).to_contain_text("predictions")
     expect(page.locator("#dwell")).to_contain_text("Yard wait")
+    # The site's clock, as text any screen can render (no emoji font needed).
+    expect(page.locator("#delivery-summary")).to_contain_text(
+        re.compile(r"\d\d:\d\d\s*now, times in Europe/Moscow")
+    )
     screenshot(page, "delivery-detail")
 
 

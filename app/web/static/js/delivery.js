@@ -1,7 +1,7 @@
 // Delivery detail: timeline of events, the track on a map, ETA history and dwell times.
 "use strict";
 (async () => {
-  const { page, api, el, dateTime, badge } = Inbound;
+  const { page, api, el, time, dateTime, badge } = Inbound;
   const id = page.delivery_id;
   let timeline, history, site;
   try {
@@ -24,7 +24,7 @@
     fact("status", badge(d.status, "status")),
     fact("slot", `${dateTime(d.slot_start_at, tz)}–${dateTime(d.slot_end_at, tz).slice(-5)}`),
     fact("pallets", String(d.pallets)),
-    fact(`times in ${tz}`, "🕓"));
+    fact(`now, times in ${tz}`, time(new Date().toISOString(), tz)));
   document.getElementById("timeline").replaceChildren(...(timeline.events.length ? timeline.events.map((e) =>
     el("li", {}, el("time", { datetime: e.at }, dateTime(e.at, tz)),
       el("span", {}, el("b", {}, e.kind.replaceAll("_", " ")),
