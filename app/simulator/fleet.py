@@ -362,7 +362,9 @@ class FleetSim:
             return None
         truck.next_fix_t = float(t[-1]) + interval
         lat, lon, speed, heading = truth(t)
-        return gps.observe(t, lat, lon, speed, heading, rng=truck.rng, config=self.config.gps)
+        observed = gps.observe(t, lat, lon, speed, heading, rng=truck.rng, config=self.config.gps)
+        # A short stretch can lose every fix (a loss run, a tunnel): then nothing is reported.
+        return observed if len(observed) else None
 
     def _trip_truth(self, trip: Trip) -> _TruthFn:
         def truth(t: np.ndarray) -> tuple[np.ndarray, ...]:

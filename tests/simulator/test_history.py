@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session, col, func, select
 
 from app.simulator.fleet import FleetConfig, SimConfig, VehicleSpec
+from app.simulator.gps import GpsConfig
 from app.simulator.history import (
     HistoryConflict,
     build_world,
@@ -112,3 +113,21 @@ def test_load_world_fills_the_fleet_with_simulated_suppliers(session: Session) -
     assert len({v.key for v in world.vehicles}) == active + 7
     assert session.exec(select(Supplier).where(Supplier.code == "SIM1")).first() is not None
     assert all(s.depot_lat != world.suppliers[0].depot_lat for s in world.suppliers[1:])
+
+
+def test_history_runs_when_the_gps_reports_nothing(session: Session) -> None:
+    # Every fix lost (one endless loss run): trips still happen and are written, untracked.
+    silent = SimConfig(
+        fleet=FleetConfig(plan_hours=16.0), gps=GpsConfig(fix_loss=0.999, loss_run_mean=1e12)
+    )
+    world, vehicles = _world(session)
+    ids = [v.id for v in vehicles]
+    stats = run_history(
+        session, world=world, seed=4, start=END - timedelta(days=1), end=END, config=silent
+    )
+    deliveries = session.exec(select(Delivery).where(col(Delivery.vehicle_id).in_(ids))).all()
+    completed = [d for d in deliveries if d.status == DeliveryStatus.completed]
+    assert stats.positions == 0 and len(completed) >= 3
+    for d in completed:
+        assert d.departed_at is None  # no fix, so no departure was seen
+        assert d.arrived_at is not None and d.arrived_at <= d.dock_start_at  # the yard saw it
