@@ -36,6 +36,10 @@ class FenceRules:
     en_route_window: timedelta = timedelta(hours=12)
     approach_m: float = 300.0
     approach_within: timedelta = timedelta(minutes=15)
+    # A silence longer than this splits the track: an approach before it is no departure
+    # (the truck parked with its tracker off, e.g. at its depot after another trip), and
+    # neither is one whose track fell silent this long before now.
+    track_gap: timedelta = timedelta(minutes=45)
 
 
 @dataclass(frozen=True)
@@ -82,11 +86,13 @@ def detect(
     rules: FenceRules,
     slot_start: datetime,
     not_before: datetime | None = None,
+    now: datetime | None = None,
 ) -> FenceEvents:
     """Departure towards the site, arrival in the fence and leaving it, from a sorted track.
 
-    `not_before` ignores the track before a moment (e.g. the end of the previous delivery
-    of the same truck at this site).
+    `not_before` ignores the track before a moment (e.g. the end of the truck's previous
+    delivery). With `now`, a truck whose track has been silent for `rules.track_gap` has
+    not departed (yet): its approach is old news.
     """
     track = sorted(
         (f for f in fixes if not_before is None or f.at >= not_before), key=lambda f: f.at
@@ -100,7 +106,7 @@ def detect(
     window_start = slot_start - rules.en_route_window
     arrival_idx = _stays(track, inside, 0, rules.min_dwell, rules.min_fixes)
     # A truck that waited at the gate since before the window still arrives; it never departs.
-    departed_at = _departure(track, dist, window_start, arrival_idx, rules)
+    departed_at = _departure(track, dist, window_start, arrival_idx, rules, now)
     if arrival_idx is None:
         return FenceEvents(departed_at=departed_at)
     arrived_at = track[arrival_idx].at
@@ -115,9 +121,18 @@ def _departure(
     window_start: datetime,
     arrival_idx: int | None,
     rules: FenceRules,
+    now: datetime | None,
 ) -> datetime | None:
+    """The first fix from which the truck closes in on the site by `approach_m` within
+    `approach_within`, on the stretch of track that leads to the arrival (or to now)."""
     end = arrival_idx if arrival_idx is not None else len(track)
-    for i in range(end):
+    if arrival_idx is None and now is not None and now - track[-1].at > rules.track_gap:
+        return None
+    start = 0
+    for k in range(1, min(end + 1, len(track))):  # up to the arrival fix itself
+        if track[k].at - track[k - 1].at > rules.track_gap:
+            start = k
+    for i in range(start, end):
         if track[i].at < window_start or dist[i] <= rules.radius_m:
             continue
         horizon = track[i].at + rules.approach_within

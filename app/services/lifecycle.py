@@ -245,19 +245,16 @@ def record_manual(
 
 
 def _previous_visit_end(session: Session, delivery: Delivery) -> datetime | None:
-    """The end of this truck's previous delivery to the same site, so old visits don't count."""
-    stmt = select(Delivery).where(
+    """Where the truck's previous delivery, at any site, stops claiming its track: when it
+    left (or finished unloading), or its arrival while it is still there. Neither an old
+    visit here nor the drive to another site is this delivery's trip."""
+    stmt = select(Delivery.left_at, Delivery.dock_end_at, Delivery.arrived_at).where(
         Delivery.vehicle_id == delivery.vehicle_id,
-        Delivery.site_id == delivery.site_id,
         Delivery.id != delivery.id,
         Delivery.slot_start_at < delivery.slot_start_at,
     )
-    ends = [
-        d.left_at or d.dock_end_at
-        for d in session.exec(stmt)
-        if (d.left_at or d.dock_end_at) is not None
-    ]
-    return max(ends) if ends else None  # type: ignore[type-var]
+    ends = [left or unloaded or arrived for left, unloaded, arrived in session.exec(stmt)]
+    return max((end for end in ends if end is not None), default=None)
 
 
 def apply_gps(session: Session, *, delivery: Delivery, site: Site, now: datetime) -> list[str]:
@@ -283,6 +280,7 @@ def apply_gps(session: Session, *, delivery: Delivery, site: Site, now: datetime
         rules=rules,
         slot_start=delivery.slot_start_at,
         not_before=not_before,
+        now=now,
     )
     changes: list[str] = []
     status = DeliveryStatus(delivery.status)
@@ -363,6 +361,8 @@ def refresh_from_gps(session: Session, *, now: datetime) -> dict[str, int]:
         col(Delivery.left_at).is_(None),
         Delivery.slot_start_at <= now + timedelta(hours=12),
     )
+    # Earlier slots first: a truck's earlier delivery claims its track before a later one.
+    stmt = stmt.order_by(col(Delivery.slot_start_at), col(Delivery.id))
     counts: dict[str, int] = {}
     sites: dict[int, Site] = {}
     for delivery in session.exec(stmt).all():

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from app.services.lifecycle import refresh_from_gps
 from models import Delivery, DeliveryEvent, Dock
-from tests.factories import make_delivery
+from tests.factories import make_delivery, make_site
 
 M_PER_DEG_LAT = 111_195.0
 # Site A of the test world is at 55.75, 37.62 with a 300 m fence.
@@ -254,3 +254,45 @@ def test_who_may_record_events(client: TestClient, world, session: Session) -> N
         ).status_code
         == 404
     )
+
+
+def test_a_drive_to_another_site_is_not_this_deliverys_trip(
+    client: TestClient, world, session: Session
+) -> None:
+    # Site C lies 3 km north of site A: driving south to C also closes in on A.
+    world.delivery_a.status = "cancelled"
+    session.add(world.delivery_a)
+    site_c = make_site(
+        session, code="SITE-C", name="Site C", lat=SITE[0] + 3000 / M_PER_DEG_LAT, lon=SITE[1]
+    )
+    to_c = make_delivery(
+        session,
+        supplier=world.supplier_a,
+        site=site_c,
+        vehicle=world.vehicle_a,
+        slot_start_at=T0 + timedelta(minutes=20),
+    )
+    later_to_a = make_delivery(
+        session,
+        supplier=world.supplier_a,
+        site=world.site_a,
+        vehicle=world.vehicle_a,
+        slot_start_at=T0 + timedelta(hours=3),
+    )
+    points, t, d = [], T0, 12_100.0
+    while d > 3000:
+        points.append(north(d, t))
+        t += timedelta(seconds=30)
+        d -= 450
+    for _ in range(60):  # unloading at C for half an hour
+        points.append(north(3000, t))
+        t += timedelta(seconds=30)
+    for i in range(12):  # and home, northwards
+        points.append(north(4000 + i * 400, t))
+        t += timedelta(seconds=30)
+    post(client, world.headers["key_a"], points)
+    counts = refresh_from_gps(session, now=t + timedelta(minutes=5))
+    session.refresh(to_c)
+    session.refresh(later_to_a)
+    assert to_c.departed_at == T0 and to_c.arrived_at is not None and to_c.left_at is not None
+    assert later_to_a.status == "planned" and later_to_a.departed_at is None, counts

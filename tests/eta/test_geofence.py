@@ -91,3 +91,28 @@ def test_departure_needs_the_window_and_an_approach() -> None:
     parked = [at_north(5000, T0 + timedelta(minutes=i)) for i in range(60)]
     still = detect(parked, site_lat=SITE[0], site_lon=SITE[1], rules=RULES, slot_start=T0)
     assert still.departed_at is None and still.arrived_at is None
+
+
+def test_an_approach_followed_by_silence_is_no_departure() -> None:
+    # Closing in for five minutes, then nothing: the truck parked with its tracker off.
+    fixes = [at_north(20_000 - 450 * i, T0 + timedelta(seconds=30 * i)) for i in range(10)]
+    last = fixes[-1].at
+    kw = {"site_lat": SITE[0], "site_lon": SITE[1], "rules": RULES, "slot_start": T0}
+    assert detect(fixes, **kw, now=last + timedelta(minutes=10)).departed_at == T0
+    assert detect(fixes, **kw, now=last + timedelta(hours=3)).departed_at is None
+    assert detect(fixes, **kw).departed_at == T0  # without a clock, the track alone decides
+
+
+def test_departure_is_taken_after_the_last_silence_before_arrival() -> None:
+    # An approach in the evening, a night parked with the tracker off, then the real trip.
+    evening = [at_north(30_000 - 450 * i, T0 + timedelta(seconds=30 * i)) for i in range(10)]
+    morning = [Fix(at=f.at + timedelta(hours=8), lat=f.lat, lon=f.lon) for f in approach_and_stay()]
+    found = detect(
+        evening + morning,
+        site_lat=SITE[0],
+        site_lon=SITE[1],
+        rules=RULES,
+        slot_start=T0 + timedelta(hours=8),
+    )
+    assert found.departed_at == T0 + timedelta(hours=8)
+    assert found.arrived_at is not None and found.arrived_at > found.departed_at
