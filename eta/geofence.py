@@ -86,13 +86,15 @@ def detect(
     rules: FenceRules,
     slot_start: datetime,
     not_before: datetime | None = None,
+    departure_not_before: datetime | None = None,
     now: datetime | None = None,
 ) -> FenceEvents:
     """Departure towards the site, arrival in the fence and leaving it, from a sorted track.
 
     `not_before` ignores the track before a moment (e.g. the end of the truck's previous
-    delivery). With `now`, a truck whose track has been silent for `rules.track_gap` has
-    not departed (yet): its approach is old news.
+    visit to this site); `departure_not_before` only for the departure (e.g. the end of its
+    previous delivery anywhere). With `now`, a truck whose track has been silent for
+    `rules.track_gap` has not departed (yet): its approach is old news.
     """
     track = sorted(
         (f for f in fixes if not_before is None or f.at >= not_before), key=lambda f: f.at
@@ -104,6 +106,8 @@ def detect(
     inside = [1 if d <= rules.radius_m else (0 if d <= exit_m else -1) for d in dist]
     outside = [1 if d > exit_m else (0 if d > rules.radius_m else -1) for d in dist]
     window_start = slot_start - rules.en_route_window
+    if departure_not_before is not None and departure_not_before > window_start:
+        window_start = departure_not_before
     arrival_idx = _stays(track, inside, 0, rules.min_dwell, rules.min_fixes)
     # A truck that waited at the gate since before the window still arrives; it never departs.
     departed_at = _departure(track, dist, window_start, arrival_idx, rules, now)

@@ -244,17 +244,29 @@ def record_manual(
 # --- GPS ---------------------------------------------------------------------------------
 
 
-def _previous_visit_end(session: Session, delivery: Delivery) -> datetime | None:
-    """Where the truck's previous delivery, at any site, stops claiming its track: when it
-    left (or finished unloading), or its arrival while it is still there. Neither an old
-    visit here nor the drive to another site is this delivery's trip."""
-    stmt = select(Delivery.left_at, Delivery.dock_end_at, Delivery.arrived_at).where(
+def _previous_deliveries_end(
+    session: Session, delivery: Delivery
+) -> tuple[datetime | None, datetime | None]:
+    """Where the truck's earlier-slot deliveries stop claiming its track: (the end of its
+    last visit to this site, so an old visit does not count as this arrival; the end of its
+    last delivery anywhere, or the arrival of one still under way, so a drive to another
+    site does not count as this departure)."""
+    stmt = select(
+        Delivery.site_id, Delivery.left_at, Delivery.dock_end_at, Delivery.arrived_at
+    ).where(
         Delivery.vehicle_id == delivery.vehicle_id,
         Delivery.id != delivery.id,
         Delivery.slot_start_at < delivery.slot_start_at,
     )
-    ends = [left or unloaded or arrived for left, unloaded, arrived in session.exec(stmt)]
-    return max((end for end in ends if end is not None), default=None)
+    here: list[datetime] = []
+    anywhere: list[datetime] = []
+    for site_id, left, unloaded, arrived in session.exec(stmt):
+        visit_end = left or unloaded
+        if visit_end is not None and site_id == delivery.site_id:
+            here.append(visit_end)
+        if (claimed := visit_end or arrived) is not None:
+            anywhere.append(claimed)
+    return max(here, default=None), max(anywhere, default=None)
 
 
 def apply_gps(session: Session, *, delivery: Delivery, site: Site, now: datetime) -> list[str]:
@@ -263,7 +275,9 @@ def apply_gps(session: Session, *, delivery: Delivery, site: Site, now: datetime
         return []
     rules = FenceRules(radius_m=site.geofence_radius_m)
     since = delivery.slot_start_at - rules.en_route_window
-    not_before = _previous_visit_end(session, delivery)
+    # Another site's delivery only bounds the departure: a truck serving its stops out of
+    # slot order still arrives here when it does.
+    not_before, departure_not_before = _previous_deliveries_end(session, delivery)
     if not_before is not None and not_before > since:
         since = not_before
     rows = session.exec(
@@ -280,6 +294,7 @@ def apply_gps(session: Session, *, delivery: Delivery, site: Site, now: datetime
         rules=rules,
         slot_start=delivery.slot_start_at,
         not_before=not_before,
+        departure_not_before=departure_not_before,
         now=now,
     )
     changes: list[str] = []

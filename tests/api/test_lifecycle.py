@@ -296,3 +296,51 @@ def test_a_drive_to_another_site_is_not_this_deliverys_trip(
     session.refresh(later_to_a)
     assert to_c.departed_at == T0 and to_c.arrived_at is not None and to_c.left_at is not None
     assert later_to_a.status == "planned" and later_to_a.departed_at is None, counts
+
+
+def test_a_truck_serving_its_stops_out_of_slot_order_still_arrives_at_both(
+    client: TestClient, world, session: Session
+) -> None:
+    # Booked for A first, but the driver goes to C (3 km north of A, on the way) first.
+    world.delivery_a.status = "cancelled"
+    session.add(world.delivery_a)
+    site_c = make_site(
+        session, code="SITE-C", name="Site C", lat=SITE[0] + 3000 / M_PER_DEG_LAT, lon=SITE[1]
+    )
+    to_a = make_delivery(
+        session,
+        supplier=world.supplier_a,
+        site=world.site_a,
+        vehicle=world.vehicle_a,
+        slot_start_at=T0 + timedelta(minutes=20),
+    )
+    to_c = make_delivery(
+        session,
+        supplier=world.supplier_a,
+        site=site_c,
+        vehicle=world.vehicle_a,
+        slot_start_at=T0 + timedelta(minutes=40),
+    )
+    points, t, d = [], T0, 12_100.0
+    while d > 3000:
+        points.append(north(d, t))
+        t += timedelta(seconds=30)
+        d -= 450
+    for _ in range(60):  # unloading at C
+        points.append(north(3000, t))
+        t += timedelta(seconds=30)
+    d = 2600.0
+    while d > 0:  # on to A
+        points.append(north(d, t))
+        t += timedelta(seconds=30)
+        d -= 450
+    for _ in range(20):
+        points.append(north(50, t))
+        t += timedelta(seconds=30)
+    post(client, world.headers["key_a"], points)  # one buffered burst, one pass
+    refresh_from_gps(session, now=t + timedelta(minutes=5))
+    session.refresh(to_a)
+    session.refresh(to_c)
+    assert to_c.status == "arrived" and to_a.status == "arrived"
+    assert to_c.arrived_at is not None and to_a.arrived_at is not None
+    assert to_c.arrived_at < to_a.arrived_at
