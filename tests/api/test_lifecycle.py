@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.services.lifecycle import refresh_from_gps
-from models import Delivery, DeliveryEvent, Dock
+from models import Delivery, DeliveryEvent, Dock, Site
 from tests.factories import make_delivery, make_site
 
 M_PER_DEG_LAT = 111_195.0
@@ -256,40 +256,53 @@ def test_who_may_record_events(client: TestClient, world, session: Session) -> N
     )
 
 
+def _site_c_3km_north_of_a(session: Session, world) -> Site:
+    """Site C lies 3 km north of site A: a drive south to C also closes in on A."""
+    world.delivery_a.status = "cancelled"  # vehicle A's own booking, out of the way
+    session.add(world.delivery_a)
+    return make_site(
+        session, code="SITE-C", name="Site C", lat=SITE[0] + 3000 / M_PER_DEG_LAT, lon=SITE[1]
+    )
+
+
+def _book(session: Session, world, site: Site, slot_start_at: datetime) -> Delivery:
+    return make_delivery(
+        session,
+        supplier=world.supplier_a,
+        site=site,
+        vehicle=world.vehicle_a,
+        slot_start_at=slot_start_at,
+    )
+
+
+def _drive(points: list[dict], t: datetime, start_m: float, end_m: float) -> datetime:
+    """Straight along the meridian at 15 m/s, a fix every 30 s; returns the next fix time."""
+    step = 450 if end_m < start_m else -450
+    d = start_m
+    while (d > end_m) if step > 0 else (d < end_m):
+        points.append(north(d, t))
+        t += timedelta(seconds=30)
+        d -= step
+    return t
+
+
+def _stay(points: list[dict], t: datetime, at_m: float, minutes: int) -> datetime:
+    for _ in range(minutes * 2):
+        points.append(north(at_m, t))
+        t += timedelta(seconds=30)
+    return t
+
+
 def test_a_drive_to_another_site_is_not_this_deliverys_trip(
     client: TestClient, world, session: Session
 ) -> None:
-    # Site C lies 3 km north of site A: driving south to C also closes in on A.
-    world.delivery_a.status = "cancelled"
-    session.add(world.delivery_a)
-    site_c = make_site(
-        session, code="SITE-C", name="Site C", lat=SITE[0] + 3000 / M_PER_DEG_LAT, lon=SITE[1]
-    )
-    to_c = make_delivery(
-        session,
-        supplier=world.supplier_a,
-        site=site_c,
-        vehicle=world.vehicle_a,
-        slot_start_at=T0 + timedelta(minutes=20),
-    )
-    later_to_a = make_delivery(
-        session,
-        supplier=world.supplier_a,
-        site=world.site_a,
-        vehicle=world.vehicle_a,
-        slot_start_at=T0 + timedelta(hours=3),
-    )
-    points, t, d = [], T0, 12_100.0
-    while d > 3000:
-        points.append(north(d, t))
-        t += timedelta(seconds=30)
-        d -= 450
-    for _ in range(60):  # unloading at C for half an hour
-        points.append(north(3000, t))
-        t += timedelta(seconds=30)
-    for i in range(12):  # and home, northwards
-        points.append(north(4000 + i * 400, t))
-        t += timedelta(seconds=30)
+    site_c = _site_c_3km_north_of_a(session, world)
+    to_c = _book(session, world, site_c, T0 + timedelta(minutes=20))
+    later_to_a = _book(session, world, world.site_a, T0 + timedelta(hours=3))
+    points: list[dict] = []
+    t = _drive(points, T0, 12_100, 3000)
+    t = _stay(points, t, 3000, 30)  # unloading at C
+    t = _drive(points, t, 4000, 8800)  # and home, northwards
     post(client, world.headers["key_a"], points)
     counts = refresh_from_gps(session, now=t + timedelta(minutes=5))
     session.refresh(to_c)
@@ -301,42 +314,15 @@ def test_a_drive_to_another_site_is_not_this_deliverys_trip(
 def test_a_truck_serving_its_stops_out_of_slot_order_still_arrives_at_both(
     client: TestClient, world, session: Session
 ) -> None:
-    # Booked for A first, but the driver goes to C (3 km north of A, on the way) first.
-    world.delivery_a.status = "cancelled"
-    session.add(world.delivery_a)
-    site_c = make_site(
-        session, code="SITE-C", name="Site C", lat=SITE[0] + 3000 / M_PER_DEG_LAT, lon=SITE[1]
-    )
-    to_a = make_delivery(
-        session,
-        supplier=world.supplier_a,
-        site=world.site_a,
-        vehicle=world.vehicle_a,
-        slot_start_at=T0 + timedelta(minutes=20),
-    )
-    to_c = make_delivery(
-        session,
-        supplier=world.supplier_a,
-        site=site_c,
-        vehicle=world.vehicle_a,
-        slot_start_at=T0 + timedelta(minutes=40),
-    )
-    points, t, d = [], T0, 12_100.0
-    while d > 3000:
-        points.append(north(d, t))
-        t += timedelta(seconds=30)
-        d -= 450
-    for _ in range(60):  # unloading at C
-        points.append(north(3000, t))
-        t += timedelta(seconds=30)
-    d = 2600.0
-    while d > 0:  # on to A
-        points.append(north(d, t))
-        t += timedelta(seconds=30)
-        d -= 450
-    for _ in range(20):
-        points.append(north(50, t))
-        t += timedelta(seconds=30)
+    # Booked for A first, but the driver goes to C (on the way) first.
+    site_c = _site_c_3km_north_of_a(session, world)
+    to_a = _book(session, world, world.site_a, T0 + timedelta(minutes=20))
+    to_c = _book(session, world, site_c, T0 + timedelta(minutes=40))
+    points: list[dict] = []
+    t = _drive(points, T0, 12_100, 3000)
+    t = _stay(points, t, 3000, 30)  # unloading at C
+    t = _drive(points, t, 2600, 0)  # on to A
+    t = _stay(points, t, 50, 10)
     post(client, world.headers["key_a"], points)  # one buffered burst, one pass
     refresh_from_gps(session, now=t + timedelta(minutes=5))
     session.refresh(to_a)
